@@ -1,0 +1,87 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from accounts.models import User
+from accounts.services import user_set_active
+from chatproject.images import image_url
+
+
+class ParleyUserCreationForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class ParleyUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = ParleyUserChangeForm
+    add_form = ParleyUserCreationForm
+    list_display = (
+        "avatar",
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "created_at",
+        "last_seen",
+    )
+    list_display_links = ("avatar", "email")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+    search_fields = ("email", "full_name")
+    ordering = ("-created_at",)
+    readonly_fields = ("avatar_large", "created_at", "updated_at", "last_seen", "last_login")
+    actions = ("deactivate", "reactivate")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name", "avatar_large", "profile_pic", "theme")}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Dates", {"fields": ("created_at", "updated_at", "last_seen", "last_login")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
+    )
+
+    @admin.display(description="Avatar")
+    def avatar(self, obj: User) -> str:
+        url = image_url(obj.profile_pic) or "/static/img/avatar.svg"
+        return format_html(
+            '<img src="{}" alt="" width="32" height="32" class="parley-avatar">', url
+        )
+
+    @admin.display(description="Avatar")
+    def avatar_large(self, obj: User) -> str:
+        url = image_url(obj.profile_pic) or "/static/img/avatar.svg"
+        return format_html('<img src="{}" alt="" width="96" height="96">', url)
+
+    def save_model(self, request: HttpRequest, obj: User, form: object, change: bool) -> None:
+        was_active = User.objects.filter(pk=obj.pk).values_list("is_active", flat=True).first()
+        super().save_model(request, obj, form, change)
+        if change and was_active and not obj.is_active:
+            user_set_active(user=obj, active=False)  # also closes their sockets
+
+    @admin.action(description="Deactivate selected users (logs them out everywhere)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = 0
+        for user in queryset.exclude(pk=request.user.pk):
+            user_set_active(user=user, active=False)
+            count += 1
+        self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected users")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            user_set_active(user=user, active=True)
+        self.message_user(request, f"Reactivated {queryset.count()} user(s).", messages.SUCCESS)

@@ -1,0 +1,159 @@
+"""Writes for accounts: sign-up, login, logout, profile, password and theme."""
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.models import User, normalize_email
+from chatproject.errors import ServiceError
+from chatproject.images import image_decode, image_store
+from chatproject.ratelimit import rate_limit_hit, rate_limit_peek, rate_limit_reset
+
+ALL_FIELDS_REQUIRED = "All fields are required"
+PASSWORD_TOO_SHORT = "Password must be at least 6 characters"
+PASSWORD_TOO_LONG = "Password must be at most 1024 characters"
+INVALID_EMAIL = "Invalid email format"
+EMAIL_EXISTS = "Email already exists"
+NAME_TOO_LONG = "Full name must be at most 100 characters"
+INVALID_CREDENTIALS = "Invalid credentials"
+TOO_MANY_ATTEMPTS = "Too many login attempts, please try again later"
+TOO_MANY_SIGNUPS = "Too many sign-ups, please try again later"
+PROFILE_PIC_REQUIRED = "Profile pic is required"
+WRONG_PASSWORD = "Current password is incorrect"
+UNKNOWN_THEME = "Unknown theme"
+
+PASSWORD_MAX_LENGTH = 1024
+AVATAR_MAX_SIDE = 512
+THEMES = ("light", "dark", "forest", "ocean", "sunset", "contrast", "sepia", "midnight")
+
+
+def _clean_full_name(full_name: str) -> str:
+    full_name = " ".join(full_name.split())
+    if len(full_name) > 100:
+        raise ServiceError(NAME_TOO_LONG, errors={"fullName": [NAME_TOO_LONG]})
+    return full_name
+
+
+def _check_password_rules(password: str, field: str = "password") -> None:
+    if len(password) < settings.PASSWORD_MIN_LENGTH:
+        raise ServiceError(PASSWORD_TOO_SHORT, errors={field: [PASSWORD_TOO_SHORT]})
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ServiceError(PASSWORD_TOO_LONG, errors={field: [PASSWORD_TOO_LONG]})
+
+
+def user_signup(*, full_name: str | None, email: str | None, password: str | None, ip: str) -> User:
+    if not (full_name or "").strip() or not (email or "").strip() or not password:
+        raise ServiceError(ALL_FIELDS_REQUIRED)
+    full_name = _clean_full_name(full_name)
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ServiceError(INVALID_EMAIL, errors={"email": [INVALID_EMAIL]}) from exc
+    _check_password_rules(password)
+    wait = rate_limit_hit(f"signup-ip:{ip}", limit=settings.SIGNUP_RATE_PER_IP, window=3600)
+    if wait:
+        raise ServiceError(TOO_MANY_SIGNUPS, status=429, retry_after=wait)
+    if User.objects.filter(email=email).exists():
+        raise ServiceError(EMAIL_EXISTS, errors={"email": [EMAIL_EXISTS]})
+    try:
+        with transaction.atomic():
+            user = User(email=email, full_name=full_name)
+            user.set_password(password)
+            user.full_clean(exclude=["password"], validate_unique=False)
+            user.save()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise ServiceError(EMAIL_EXISTS, errors={"email": [EMAIL_EXISTS]}) from exc
+    except ValidationError as exc:
+        raise ServiceError(INVALID_EMAIL, errors=exc.message_dict) from exc
+    return user
+
+
+def user_login(*, email: str | None, password: str | None, ip: str) -> User:
+    """Check credentials; unknown email and wrong password answer alike, both rate limited."""
+    if not (email or "").strip() or not password:
+        raise ServiceError(ALL_FIELDS_REQUIRED)
+    email = normalize_email(email)
+    window = settings.LOGIN_RATE_WINDOW
+    account_key = f"login-account:{email}"
+    wait = rate_limit_hit(f"login-ip:{ip}", limit=settings.LOGIN_RATE_PER_IP, window=window)
+    wait = wait or rate_limit_peek(
+        account_key, limit=settings.LOGIN_RATE_PER_ACCOUNT, window=window
+    )
+    if wait:
+        raise ServiceError(TOO_MANY_ATTEMPTS, status=429, retry_after=wait)
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        make_password(password)  # spend the same time as a real check: no user enumeration
+    elif user.is_active and user.check_password(password):
+        rate_limit_reset(account_key, window=window)
+        return user
+    rate_limit_hit(account_key, limit=settings.LOGIN_RATE_PER_ACCOUNT, window=window)
+    raise ServiceError(INVALID_CREDENTIALS)
+
+
+def user_revoke_tokens(*, user: User) -> None:
+    """Invalidate every token issued so far (logout, password change, deactivation)."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+    from messaging.realtime import user_sockets_close
+
+    user_sockets_close(user_id=user.pk)
+
+
+def user_logout(*, user: User) -> None:
+    user_revoke_tokens(user=user)
+
+
+def user_update_profile(
+    *, user: User, full_name: str | None = None, profile_pic: str | None = None
+) -> User:
+    if not profile_pic and not (full_name or "").strip():
+        raise ServiceError(PROFILE_PIC_REQUIRED)
+    fields = ["updated_at"]
+    if (full_name or "").strip():
+        user.full_name = _clean_full_name(full_name)
+        fields.append("full_name")
+    if profile_pic:
+        # Decode and store before touching the row: a bad image or a storage outage
+        # leaves the profile exactly as it was.
+        stored = image_store(image_decode(profile_pic, max_side=AVATAR_MAX_SIDE), folder="avatars")
+        user.profile_pic = stored
+        fields.append("profile_pic")
+    with transaction.atomic():
+        user.save(update_fields=fields)
+    return user
+
+
+def user_change_password(
+    *, user: User, current_password: str | None, new_password: str | None
+) -> User:
+    if not current_password or not new_password:
+        raise ServiceError(ALL_FIELDS_REQUIRED)
+    if not user.check_password(current_password):
+        raise ServiceError(WRONG_PASSWORD, errors={"currentPassword": [WRONG_PASSWORD]})
+    _check_password_rules(new_password, field="newPassword")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+    user_revoke_tokens(user=user)
+    return user
+
+
+def user_set_theme(*, user: User, theme: str | None) -> User:
+    if theme not in THEMES:
+        raise ServiceError(UNKNOWN_THEME, errors={"theme": [UNKNOWN_THEME]})
+    user.theme = theme
+    user.save(update_fields=["theme", "updated_at"])
+    return user
+
+
+def user_set_active(*, user: User, active: bool) -> None:
+    """Deactivate or reactivate an account; deactivation ends every session and socket."""
+    User.objects.filter(pk=user.pk).update(is_active=active)
+    user.is_active = active
+    if not active:
+        user_revoke_tokens(user=user)

@@ -1,0 +1,63 @@
+"""The JSON API: one Ninja instance, errors always `{"message": ...}` with a 4xx status."""
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from accounts.api import router as auth_router
+from chatproject.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+UNAUTHORIZED = "Unauthorized - No Token Provided"
+INVALID_INPUT = "Invalid input"
+NOT_FOUND = "Not found"
+SERVER_ERROR = "Internal server error"
+
+api = NinjaAPI(title="Parley API", version="1.0", docs_url="/docs", urls_namespace="api")
+api.add_router("/auth/", auth_router)
+
+
+def json_error(request: HttpRequest, message: str, status: int, **extra: object) -> HttpResponse:
+    return api.create_response(request, {"message": message, **extra}, status=status)
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    extra = {"errors": exc.errors} if exc.errors else {}
+    response = json_error(request, exc.message, exc.status, **extra)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return json_error(request, getattr(request, "auth_error", UNAUTHORIZED), 401)
+
+
+@api.exception_handler(ValidationError)
+def on_invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        field = ".".join(str(part) for part in error.get("loc", ())[1:]) or "body"
+        errors.setdefault(field, []).append(str(error.get("msg", "invalid")))
+    return json_error(request, INVALID_INPUT, 400, errors=errors)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return json_error(request, str(exc), exc.status_code)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return json_error(request, NOT_FOUND, 404)
+
+
+@api.exception_handler(Exception)
+def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("unhandled API error", exc_info=exc)
+    return json_error(request, SERVER_ERROR, 500)

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from chatproject.api import api
+
+admin.site.site_header = "Parley administration"
+admin.site.site_title = "Parley admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("accounts.urls")),
+    path("", include("messaging.urls")),
+]
+
+if not settings.USE_CLOUDINARY:
+    # Local media (avatars, chat images) are served by the app itself: zero set-up.
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
+
+
+def _api_or_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": message}, status=status)
+    from django.shortcuts import render
+
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:  # noqa: ARG001
+    return _api_or_page(request, 404, "Not found")
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return _api_or_page(request, 500, "Something went wrong on our side")
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:  # noqa: ARG001
+    return _api_or_page(request, 400, "Bad request")
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:  # noqa: ARG001
+    return _api_or_page(request, 403, "Forbidden")

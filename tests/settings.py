@@ -1,0 +1,18 @@
+"""Test settings: the real settings module, fed the environment a test run needs."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("JWT_SECRET", "test-jwt-secret-not-for-production-0123456789")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("STATIC_MANIFEST", "0")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="parley-test-media-"))
+
+from chatproject.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = [
+    # Fast rounds keep the suite quick; production strength is asserted in test_passwords.
+    "tests.hashers.FastBCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+]
