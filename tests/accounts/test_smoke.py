@@ -1,4 +1,4 @@
-def test_signup_then_check_returns_the_same_user(api):
+def test_signup_then_check_returns_the_same_user(api, db):
     """A new account is logged in straight away and `check` returns it."""
     response = api.call(
         "post", "/api/auth/signup", {"fullName": "Ann", "email": "Ann@X.io", "password": "secret1"}
