@@ -48,5 +48,13 @@ migrations-check: $(STAMP)
 ci:
 	bash .ci/run
 
+# Benchmarks (bench/, docs/PERFORMANCE.md): the full run takes ~45 min on 2 cores; never a CI gate.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# The same harness at tiny rates and counts (< 1 min): proves it works, not how fast.
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench --smoke
+
 clean:
 	rm -rf $(VENV) staticfiles

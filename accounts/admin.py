@@ -1,22 +1,34 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
-from accounts.models import User
-from accounts.services import user_set_active
+from accounts.models import User, normalize_email
+from accounts.services import user_revoke_tokens, user_set_active
 from chatproject.images import image_url
 
 
-class ParleyUserCreationForm(UserCreationForm):
+class NormalizedEmailMixin:
+    """Lower-case the email before the form's unique check.
+
+    Stored emails are lower-case; without this, "Ann@X.io" passes the exact-match unique
+    check against "ann@x.io" and the save then fails on the database constraint (a 500).
+    """
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data.get("email") or "")
+
+
+class ParleyUserCreationForm(NormalizedEmailMixin, UserCreationForm):
     class Meta:
         model = User
         fields = ("email", "full_name")
 
 
-class ParleyUserChangeForm(UserChangeForm):
+class ParleyUserChangeForm(NormalizedEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
@@ -71,6 +83,17 @@ class UserAdmin(BaseUserAdmin):
         super().save_model(request, obj, form, change)
         if change and was_active and not obj.is_active:
             user_set_active(user=obj, active=False)  # also closes their sockets
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """An operator resetting a password also ends every session the old one opened."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            if user is not None:
+                user_revoke_tokens(user=user)
+        return response
 
     @admin.action(description="Deactivate selected users (logs them out everywhere)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -1,7 +1,7 @@
 """`/api/auth/`: the seed app's auth endpoints (see shared/API.md)."""
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 
 from accounts import services
 from accounts.auth import cookie_auth
@@ -16,12 +16,12 @@ LOGGED_OUT = "Logged out successfully"
 
 
 @router.post("signup", response={201: UserOut}, by_alias=True)
-def signup(request: HttpRequest, response: HttpResponse, body: SignupIn) -> tuple[int, dict]:
+def signup(request: HttpRequest, response: HttpResponse, body: SignupIn) -> Status:
     user = services.user_signup(
         full_name=body.fullName, email=body.email, password=body.password, ip=client_ip(request)
     )
     set_token_cookie(response, user)
-    return 201, user_public(user, online=True)
+    return Status(201, user_public(user, online=True))
 
 
 @router.post("login", response=UserOut, by_alias=True)

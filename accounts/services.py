@@ -1,5 +1,7 @@
 """Writes for accounts: sign-up, login, logout, profile, password and theme."""
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -30,8 +32,24 @@ AVATAR_MAX_SIDE = 512
 THEMES = ("light", "dark", "forest", "ocean", "sunset", "contrast", "sepia", "midnight")
 
 
-def _clean_full_name(full_name: str) -> str:
-    full_name = " ".join(full_name.split())
+# Text-direction overrides let a name display as something else ("\u202eevil" reads "live");
+# zero-width spaces and BOMs make names that look empty or identical to someone else's.
+HIDDEN_CHARACTERS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff"
+)
+
+
+def _visible_name(full_name: str | None) -> str:
+    """The name with control characters dropped and runs of whitespace made one space."""
+    kept = (
+        " " if char.isspace() else char
+        for char in full_name or ""
+        if char.isspace() or (unicodedata.category(char) != "Cc" and char not in HIDDEN_CHARACTERS)
+    )
+    return " ".join("".join(kept).split())
+
+
+def _check_name_length(full_name: str) -> str:
     if len(full_name) > 100:
         raise ServiceError(NAME_TOO_LONG, errors={"fullName": [NAME_TOO_LONG]})
     return full_name
@@ -45,9 +63,10 @@ def _check_password_rules(password: str, field: str = "password") -> None:
 
 
 def user_signup(*, full_name: str | None, email: str | None, password: str | None, ip: str) -> User:
-    if not (full_name or "").strip() or not (email or "").strip() or not password:
+    full_name = _visible_name(full_name)
+    if not full_name or not (email or "").strip() or not password:
         raise ServiceError(ALL_FIELDS_REQUIRED)
-    full_name = _clean_full_name(full_name)
+    _check_name_length(full_name)
     email = normalize_email(email)
     try:
         validate_email(email)
@@ -111,11 +130,12 @@ def user_logout(*, user: User) -> None:
 def user_update_profile(
     *, user: User, full_name: str | None = None, profile_pic: str | None = None
 ) -> User:
-    if not profile_pic and not (full_name or "").strip():
+    full_name = _visible_name(full_name)
+    if not profile_pic and not full_name:
         raise ServiceError(PROFILE_PIC_REQUIRED)
     fields = ["updated_at"]
-    if (full_name or "").strip():
-        user.full_name = _clean_full_name(full_name)
+    if full_name:
+        user.full_name = _check_name_length(full_name)
         fields.append("full_name")
     if profile_pic:
         # Decode and store before touching the row: a bad image or a storage outage

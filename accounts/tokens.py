@@ -14,6 +14,7 @@ REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 
 
 def token_issue(user: User) -> str:
+    """A signed token for `user`, valid for JWT_LIFETIME and until their token version changes."""
     now = datetime.now(tz=UTC)
     payload = {
         "sub": str(user.pk),
@@ -38,7 +39,8 @@ def token_user(token: str | None) -> User | None:
     except jwt.PyJWTError:
         return None
     subject, version = claims.get("sub"), claims.get("ver")
-    if not isinstance(subject, str) or not isinstance(version, int):
+    # bool is an int subclass: `"ver": true` must not pass for version 1.
+    if not isinstance(subject, str) or type(version) is not int:
         return None
     pk = parse_pk(User, subject)
     if pk is None:
@@ -50,6 +52,7 @@ def token_user(token: str | None) -> User | None:
 
 
 def set_token_cookie(response: HttpResponse, user: User) -> None:
+    """Log `user` in on this response: a fresh token in the HTTP-only `jwt` cookie."""
     response.set_cookie(
         settings.JWT_COOKIE_NAME,
         token_issue(user),
@@ -62,4 +65,15 @@ def set_token_cookie(response: HttpResponse, user: User) -> None:
 
 
 def clear_token_cookie(response: HttpResponse) -> None:
-    response.delete_cookie(settings.JWT_COOKIE_NAME, path="/", samesite="Strict")
+    """Tell the browser to drop the `jwt` cookie (the token itself is revoked separately)."""
+    # Same flags as when it was set (delete_cookie would drop HttpOnly and Secure).
+    response.set_cookie(
+        settings.JWT_COOKIE_NAME,
+        "",
+        max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        httponly=True,
+        samesite="Strict",
+        secure=settings.JWT_COOKIE_SECURE,
+        path="/",
+    )

@@ -2,12 +2,14 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as auth_router
 from chatproject.errors import ServiceError
+from messaging.api import router as messaging_router
 
 logger = logging.getLogger(__name__)
 
@@ -15,9 +17,12 @@ UNAUTHORIZED = "Unauthorized - No Token Provided"
 INVALID_INPUT = "Invalid input"
 NOT_FOUND = "Not found"
 SERVER_ERROR = "Internal server error"
+REQUEST_TOO_LARGE = "Request body is too large"
+BAD_REQUEST = "Bad request"
 
 api = NinjaAPI(title="Parley API", version="1.0", docs_url="/docs", urls_namespace="api")
 api.add_router("/auth/", auth_router)
+api.add_router("/messages/", messaging_router)
 
 
 def json_error(request: HttpRequest, message: str, status: int, **extra: object) -> HttpResponse:
@@ -55,6 +60,17 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return json_error(request, NOT_FOUND, 404)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (a huge base64 image) is the client's fault.
+    return json_error(request, REQUEST_TOO_LARGE, 413)
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    return json_error(request, BAD_REQUEST, 400)
 
 
 @api.exception_handler(Exception)

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from chatproject.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# Phones often write multi-picture JPEGs (depth or gain maps); Pillow reports them as MPO.
+# They are JPEGs to a browser, so they pass and are re-encoded as plain JPEG.
+JPEG_LIKE = {"MPO"}
+# Only these parsers ever see an upload: Pillow's other plugins (EPS, PSD, ...) are not tried.
+PILLOW_FORMATS = ["JPEG", "PNG", "WEBP", "GIF"]
 DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]*)(?:;[\w=.-]+)*;base64,", re.IGNORECASE)
 
 NOT_AN_IMAGE = "Image must be a JPEG, PNG, WEBP or GIF picture"
@@ -60,21 +65,25 @@ def image_decode(payload: str, *, max_side: int) -> CleanImage:
 
 def _reencode(raw: bytes, *, max_side: int) -> CleanImage:
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            fmt = probe.format
+        with Image.open(io.BytesIO(raw), formats=PILLOW_FORMATS) as probe:
+            fmt = "JPEG" if probe.format in JPEG_LIKE else probe.format
             width, height = probe.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # the header alone claims far too many pixels
+        raise ImageRejected(TOO_MANY_PIXELS, status=413) from exc
+    except Exception as exc:  # whatever Pillow raises on hostile bytes means "no"
         raise ImageRejected(NOT_AN_IMAGE) from exc
     if fmt not in ALLOWED_FORMATS:
         raise ImageRejected(NOT_AN_IMAGE)
+    # Checked on the header, before any pixel is decoded: a tiny file can claim a huge canvas.
     if width * height > settings.IMAGE_MAX_PIXELS:
         raise ImageRejected(TOO_MANY_PIXELS, status=413)
     try:
-        with Image.open(io.BytesIO(raw)) as img:
+        with Image.open(io.BytesIO(raw), formats=PILLOW_FORMATS) as img:
             img.load()
             img = ImageOps.exif_transpose(img)
             img.thumbnail((max_side, max_side))
             out = io.BytesIO()
+            # Pillow writes EXIF only when asked to, so none of these saves carry it over.
             if fmt == "JPEG":
                 img.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
             elif fmt == "GIF":
@@ -83,7 +92,7 @@ def _reencode(raw: bytes, *, max_side: int) -> CleanImage:
                 img.save(out, "WEBP", quality=85)
             else:
                 img.save(out, "PNG", optimize=True)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Exception as exc:  # truncated or corrupt pixel data, odd modes
         raise ImageRejected(NOT_AN_IMAGE) from exc
     return CleanImage(content=out.getvalue(), extension=ALLOWED_FORMATS[fmt])
 

@@ -12,12 +12,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
 
 
+# A variable set to "" (a blank line in .env) means "use the default": it must never
+# silently turn a security default such as the Secure cookie flag off.
 def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    value = os.environ.get(name, "").strip().lower()
+    return value in {"1", "true", "yes", "on"} if value else default
 
 
 def env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -166,11 +170,21 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Realtime (docs/REALTIME.md) -----------------------------------------------------------------
+PRESENCE_TTL = float(os.environ.get("PRESENCE_TTL", "30"))  # a socket unrefreshed this long is gone
+PRESENCE_HEARTBEAT = float(os.environ.get("PRESENCE_HEARTBEAT", "10"))  # refresh + sweep period
+TYPING_TTL = float(os.environ.get("TYPING_TTL", "5"))  # typing stops unless the client refreshes
+WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 8192)  # bigger client frames close the socket
+WS_EVENTS_PER_SECOND = env_int("WS_EVENTS_PER_SECOND", 20)  # per user, all tabs and processes
+WS_FLOOD_CLOSE_AFTER = env_int("WS_FLOOD_CLOSE_AFTER", 50)  # refused events in 10 s, then close
+
 # --- Limits -------------------------------------------------------------------------------------
 LOGIN_RATE_PER_ACCOUNT = env_int("LOGIN_RATE_PER_ACCOUNT", 5)  # failed attempts per window
 LOGIN_RATE_PER_IP = env_int("LOGIN_RATE_PER_IP", 30)  # attempts per window
 LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 900)  # seconds
 SIGNUP_RATE_PER_IP = env_int("SIGNUP_RATE_PER_IP", 20)
+MESSAGE_RATE_PER_USER = env_int("MESSAGE_RATE_PER_USER", 30)  # messages sent per window
+MESSAGE_RATE_WINDOW = env_int("MESSAGE_RATE_WINDOW", 10)  # seconds
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 5 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 # JSON bodies carry base64 images: 4/3 of the image cap plus room for the rest.
@@ -180,19 +194,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_BYTES * 4 // 3 + 64 * 1024
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-CLOUDINARY_URL = os.environ.get("CLOUDINARY_URL", "")
-CLOUDINARY_STORAGE = {
-    key: value
-    for key, value in {
-        "CLOUD_NAME": os.environ.get("CLOUDINARY_CLOUD_NAME", ""),
-        "API_KEY": os.environ.get("CLOUDINARY_API_KEY", ""),
-        "API_SECRET": os.environ.get("CLOUDINARY_API_SECRET", ""),
-    }.items()
-    if value
+# Either CLOUDINARY_URL (cloudinary://KEY:SECRET@CLOUD) or all three CLOUDINARY_* variables.
+# The cloudinary SDK reads CLOUDINARY_URL itself; django-cloudinary-storage takes the three
+# from CLOUDINARY_STORAGE. Half a configuration is refused rather than silently ignored.
+CLOUDINARY_URL = os.environ.get("CLOUDINARY_URL", "").strip()
+if CLOUDINARY_URL and not CLOUDINARY_URL.startswith("cloudinary://"):
+    raise ImproperlyConfigured("CLOUDINARY_URL must look like cloudinary://KEY:SECRET@CLOUD_NAME.")
+_cloudinary_parts = {
+    "CLOUD_NAME": os.environ.get("CLOUDINARY_CLOUD_NAME", "").strip(),
+    "API_KEY": os.environ.get("CLOUDINARY_API_KEY", "").strip(),
+    "API_SECRET": os.environ.get("CLOUDINARY_API_SECRET", "").strip(),
 }
-USE_CLOUDINARY = bool(CLOUDINARY_URL or len(CLOUDINARY_STORAGE) == 3)
+_cloudinary_missing = [f"CLOUDINARY_{key}" for key, value in _cloudinary_parts.items() if not value]
+if 0 < len(_cloudinary_missing) < 3:
+    raise ImproperlyConfigured(
+        f"Cloudinary is half configured: set {', '.join(_cloudinary_missing)} too, "
+        "or remove them and use CLOUDINARY_URL alone."
+    )
+CLOUDINARY_STORAGE = _cloudinary_parts if not _cloudinary_missing else {}
+USE_CLOUDINARY = bool(CLOUDINARY_URL or CLOUDINARY_STORAGE)
+# Seconds an avatar/image upload may take before the API answers 503 instead of hanging.
+CLOUDINARY_UPLOAD_TIMEOUT = float(os.environ.get("CLOUDINARY_UPLOAD_TIMEOUT", "").strip() or 20)
 _static_backend = (
     "whitenoise.storage.CompressedManifestStaticFilesStorage"
     if env_bool("STATIC_MANIFEST", not DEBUG)
@@ -200,7 +224,7 @@ _static_backend = (
 )
 STORAGES = {
     "default": {
-        "BACKEND": "cloudinary_storage.storage.MediaCloudinaryStorage"
+        "BACKEND": "chatproject.storage.CloudinaryMediaStorage"
         if USE_CLOUDINARY
         else "django.core.files.storage.FileSystemStorage"
     },

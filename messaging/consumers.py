@@ -1,8 +1,217 @@
-"""Placeholder: the chat WebSocket consumer arrives with the messaging issue."""
+"""The chat WebSocket at `/ws/`: translates frames to service calls and events to frames.
 
+The protocol (events, close codes, limits) is documented in docs/REALTIME.md.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from accounts.models import User
+from accounts.tokens import token_user
+from chatproject.errors import ServiceError
+from chatproject.ids import parse_pk
+from messaging import realtime, services
+from messaging.presence import presence_flood_hit, presence_socket_close, presence_socket_open
+from messaging.ws_auth import scope_token
+
+logger = logging.getLogger(__name__)
+
+BAD_FRAME = 'Frames must be JSON objects: {"event": <name>, "data": <payload>}'
+BINARY_FRAME = "Binary frames are not supported"
+UNKNOWN_EVENT = "Unknown event"
+BAD_TYPING = "typing needs data {to: <userId>, isTyping: true|false}"
+BAD_READ = "read needs data {with: <userId>, upTo: <messageId>}"
+TOO_MANY_EVENTS = "Too many events: slow down (this one was dropped)"
+
+FLOOD_WINDOW = 10.0  # seconds over which refused events are counted towards a close
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    user: User | None = None
+    user_id: str = ""
+    closing = False  # we sent a close: ignore whatever arrives until the disconnect
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Daphne cancels every consumer on shutdown (SIGTERM) without a disconnect event:
+            # leave presence now, so others see it at once rather than after PRESENCE_TTL.
+            await self.disconnect(1001)
+
     async def connect(self) -> None:
-        await self.close(code=4401)
+        # Accept first: a browser can read a close code, but not why a handshake failed.
+        await self.accept()
+        token = scope_token(self.scope)
+        user = await database_sync_to_async(token_user)(token)
+        if user is None:
+            await self.close(code=realtime.CLOSE_UNAUTHORIZED)
+            return
+        self.typing_timers: dict[str, asyncio.Task[None]] = {}  # recipient id -> expiry
+        self.online_version = 0  # of the last online list sent to this client
+        self.refused, self.refused_window = 0, 0  # flood events dropped in this 10 s window
+        self.user, self.user_id = user, str(user.pk)
+        await realtime.socket_join(self.channel_name, self.user_id)
+        # A logout that landed between the token check and joining the group sent its close
+        # to nobody: check again now that we would hear it.
+        if await database_sync_to_async(token_user)(token) is None:
+            await self.close(code=realtime.CLOSE_UNAUTHORIZED)
+            return
+        try:
+            change = await presence_socket_open(self.user_id, self.channel_name, self._close_code)
+        except Exception:  # presence store (Redis) unreachable: ask the client to come back
+            logger.warning("presence unavailable; closing new socket", exc_info=True)
+            await self.close(code=realtime.CLOSE_RECONNECT)
+            return
+        await self._send_online(change.online, change.version)
+        # Messages that waited for this user have now reached one of their sockets.
+        await database_sync_to_async(services.messages_mark_delivered)(receiver=user)
+
+    async def disconnect(self, code: int) -> None:
+        if self.user is None:
+            return
+        for to, timer in list(self.typing_timers.items()):
+            timer.cancel()
+            await self._typing_forward(to, False)
+        self.typing_timers.clear()
+        await realtime.socket_leave(self.channel_name, self.user_id)
+        await presence_socket_close(self.user_id, self.channel_name)
+        self.user = None
+
+    # --- client -> server -------------------------------------------------------------------
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.user is None or self.closing:
+            return
+        if text_data is None:
+            await self._error(BINARY_FRAME)
+            return
+        if len(text_data.encode()) > settings.WS_MAX_FRAME_BYTES:
+            await self.close(code=realtime.CLOSE_TOO_BIG)
+            return
+        if await presence_flood_hit(self.user_id) > settings.WS_EVENTS_PER_SECOND:
+            await self._refuse()
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict) or not isinstance(frame.get("event"), str):
+            await self._error(BAD_FRAME)
+            return
+        handler = {"typing": self._on_typing, "read": self._on_read, "ping": self._on_ping}.get(
+            frame["event"]
+        )
+        if handler is None:
+            await self._error(UNKNOWN_EVENT)
+            return
+        await handler(frame.get("data"))
+
+    async def _on_ping(self, data: Any) -> None:
+        await self.send_json({"event": "pong", "data": None})
+
+    async def _on_typing(self, data: Any) -> None:
+        to = data.get("to") if isinstance(data, dict) else None
+        is_typing = data.get("isTyping") if isinstance(data, dict) else None
+        pk = parse_pk(User, to)
+        if pk is None or not isinstance(is_typing, bool) or str(pk) == self.user_id:
+            await self._error(BAD_TYPING)
+            return
+        to = str(pk)
+        timer = self.typing_timers.pop(to, None)
+        if timer is not None:
+            timer.cancel()
+        if is_typing:
+            # Forward only the change; a refresh just pushes the expiry back.
+            if timer is None:
+                await self._typing_forward(to, True)
+            self.typing_timers[to] = asyncio.create_task(self._typing_expire(to))
+        elif timer is not None:
+            await self._typing_forward(to, False)
+
+    async def _typing_expire(self, to: str) -> None:
+        """Stop the indicator when the client stops refreshing it (tab hung, laptop closed)."""
+        await asyncio.sleep(float(settings.TYPING_TTL))
+        self.typing_timers.pop(to, None)
+        await self._typing_forward(to, False)
+
+    async def _typing_forward(self, to: str, is_typing: bool) -> None:
+        data = {"userId": self.user_id, "isTyping": is_typing}
+        await realtime.notify_users_now([to], "typing", data)
+
+    async def _on_read(self, data: Any) -> None:
+        other = data.get("with") if isinstance(data, dict) else None
+        up_to = data.get("upTo") if isinstance(data, dict) else None
+        if not isinstance(other, str | int) or not isinstance(up_to, str | int):
+            await self._error(BAD_READ)
+            return
+        try:
+            await database_sync_to_async(services.messages_mark_read)(
+                reader=self.user, other_id=str(other), up_to=str(up_to)
+            )
+        except ServiceError as exc:
+            await self._error(exc.message)
+
+    async def _refuse(self) -> None:
+        """Drop a flood event; a socket that keeps flooding is closed."""
+        window = int(time.monotonic() // FLOOD_WINDOW)
+        if window != self.refused_window:
+            self.refused_window, self.refused = window, 0
+        self.refused += 1
+        if self.refused > settings.WS_FLOOD_CLOSE_AFTER:
+            await self.close(code=realtime.CLOSE_FLOOD)
+        else:
+            await self._error(TOO_MANY_EVENTS)
+
+    async def _error(self, message: str) -> None:
+        await self.send_json({"event": "error", "data": {"message": message}})
+
+    # --- channel layer -> client (handlers for realtime.py's messages) -----------------------
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        if self.user is None or self.closing:
+            return
+        frame = message["frame"]
+        if frame["event"] == "getOnlineUsers":
+            await self._send_online(frame["data"], message.get("version", 0))
+            return
+        await self.send_json(frame)
+        if frame["event"] == "newMessage":
+            await self._acknowledge(frame["data"])
+
+    async def _acknowledge(self, message: dict[str, Any]) -> None:
+        """A message to this user reached this socket: it is delivered (the sender hears it)."""
+        if message.get("receiverId") != self.user_id or message.get("deliveredAt") is not None:
+            return
+        # Several tabs may all do this; the service only notifies when rows changed.
+        try:
+            await database_sync_to_async(services.messages_mark_delivered)(
+                receiver=self.user, up_to=message.get("_id")
+            )
+        except ServiceError:
+            logger.warning("could not mark message %s delivered", message.get("_id"))
+
+    async def chat_close(self, message: dict[str, Any]) -> None:
+        await self._close_code(message.get("code", realtime.CLOSE_UNAUTHORIZED))
+
+    async def _close_code(self, code: int) -> None:
+        if not self.closing:
+            await self.close(code=code)
+
+    async def _send_online(self, online: list[str], version: int) -> None:
+        """Lists come from several processes and can cross; never show an older one."""
+        if version and version <= self.online_version:
+            return
+        self.online_version = version
+        await self.send_json({"event": "getOnlineUsers", "data": online})

@@ -3,9 +3,12 @@ from django.db import models
 from django.utils import timezone
 
 TEXT_MAX_LENGTH = 5000
+CLIENT_ID_MAX_LENGTH = 64
 
 
 class Message(models.Model):
+    """One chat message from `sender` to `receiver`; ids order messages (newest = largest id)."""
+
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_messages"
     )
@@ -14,8 +17,10 @@ class Message(models.Model):
     )
     text = models.TextField(blank=True, max_length=TEXT_MAX_LENGTH)
     image = models.CharField(max_length=500, blank=True, help_text="Storage name of the image.")
-    # Chosen by the sending client so a retried send never creates a second message.
-    client_id = models.CharField(max_length=64, null=True, blank=True)
+    # Chosen by the sending client so a retried send never creates a second message. NULL when
+    # the client sent none: NULLs never collide, on SQL and on MongoDB alike (there the unique
+    # index gets a partialFilterExpression `{client_id: {$type: "string"}}`).
+    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -34,6 +39,8 @@ class Message(models.Model):
             # Unread counts and receipts: messages to me not yet read/delivered.
             models.Index(fields=["receiver", "read_at"], name="msg_unread"),
             models.Index(fields=["receiver", "delivered_at"], name="msg_undelivered"),
+            # purge_messages and chat_stats select by age.
+            models.Index(fields=["created_at"], name="msg_created"),
         ]
 
     def __str__(self) -> str:

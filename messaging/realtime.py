@@ -1,10 +1,18 @@
 """The one door to the channel layer: "tell these users about this event".
 
-Events are sent after the surrounding transaction commits, to one group per user, so every
-socket of that user (any tab, any server process) receives them.
+Events go to one group per user, so every socket of that user (any tab, any server process)
+receives them. From request code (`notify_users`, `user_sockets_close`) they are sent after the
+surrounding transaction commits; the `async` helpers are for the consumer and presence, which
+have no transaction to wait for.
+
+Delivery is best effort: if the channel layer (Redis) is unreachable the failure is logged and
+the write that caused the event still succeeds. Clients never depend on an event arriving: after
+any disconnect they catch up over REST (shared/API.md), and a Redis restart closes every socket
+with CLOSE_RECONNECT so they do (see messaging/presence.py).
 """
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,21 +21,47 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
+
+# WebSocket close codes (4000-4999 is the application range; Daphne's autobahn refuses to send
+# 1xxx codes other than 1000, so "message too big" is 4413 rather than 1009).
+CLOSE_UNAUTHORIZED = 4401  # missing, bad or revoked token: log in again, don't retry
+CLOSE_TOO_BIG = 4413  # a frame over WS_MAX_FRAME_BYTES
+CLOSE_FLOOD = 4429  # kept sending past the per-user event rate
+CLOSE_RECONNECT = 4503  # the server lost events for this socket: reconnect and catch up
+
+# Every socket joins this group to hear who comes online and goes offline.
+ONLINE_GROUP = "online"
+
 
 def user_group(user_id: object) -> str:
     return f"user.{user_id}"
 
 
-def _group_send(group: str, message: dict[str, Any]) -> None:
+def _frame(event: str, data: Any) -> dict[str, Any]:
+    # Round-trip through JSON now so a payload that can't be serialised fails where it's made.
+    return json.loads(json.dumps({"event": event, "data": data}, cls=DjangoJSONEncoder))
+
+
+async def _group_send_async(group: str, message: dict[str, Any]) -> bool:
     layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+    if layer is None:
+        return False
+    try:
+        await layer.group_send(group, message)
+    except Exception:  # the layer being down must not fail the write that caused the event
+        logger.warning("channel layer: group_send to %s failed", group, exc_info=True)
+        return False
+    return True
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    async_to_sync(_group_send_async)(group, message)
 
 
 def notify_users(user_ids: Iterable[object], event: str, data: Any) -> None:
     """Send `{"event": event, "data": data}` to every socket of each user, after commit."""
-    # Round-trip through JSON now so a payload that can't be serialised fails where it's made.
-    frame = json.loads(json.dumps({"event": event, "data": data}, cls=DjangoJSONEncoder))
+    frame = _frame(event, data)
     groups = sorted({user_group(uid) for uid in user_ids})
 
     def send() -> None:
@@ -37,8 +71,37 @@ def notify_users(user_ids: Iterable[object], event: str, data: Any) -> None:
     transaction.on_commit(send)
 
 
-def user_sockets_close(*, user_id: object, code: int = 4401) -> None:
+def user_sockets_close(*, user_id: object, code: int = CLOSE_UNAUTHORIZED) -> None:
     """Close every socket of a user (token revoked, account deactivated), after commit."""
     transaction.on_commit(
         lambda: _group_send(user_group(user_id), {"type": "chat.close", "code": code})
     )
+
+
+async def notify_users_now(user_ids: Iterable[object], event: str, data: Any) -> None:
+    """Like notify_users, at once (typing indicators: no database write to wait for)."""
+    frame = _frame(event, data)
+    for group in sorted({user_group(uid) for uid in user_ids}):
+        await _group_send_async(group, {"type": "chat.event", "frame": frame})
+
+
+async def online_users_broadcast(online: list[str], version: int) -> None:
+    """Send every socket the online list; `version` lets sockets drop lists that arrive late."""
+    message = {"type": "chat.event", "frame": _frame("getOnlineUsers", online), "version": version}
+    await _group_send_async(ONLINE_GROUP, message)
+
+
+async def socket_join(channel_name: str, user_id: object) -> None:
+    """Subscribe one socket to its user's events and to presence changes."""
+    layer = get_channel_layer()
+    await layer.group_add(user_group(user_id), channel_name)
+    await layer.group_add(ONLINE_GROUP, channel_name)
+
+
+async def socket_leave(channel_name: str, user_id: object) -> None:
+    layer = get_channel_layer()
+    for group in (user_group(user_id), ONLINE_GROUP):
+        try:
+            await layer.group_discard(group, channel_name)
+        except Exception:  # the socket is gone either way; Redis forgets it when it reconnects
+            logger.warning("channel layer: group_discard failed", exc_info=True)

@@ -16,3 +16,8 @@ PASSWORD_HASHERS = [
     "tests.hashers.FastBCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
 ]
+
+# Static files are served from the source folders in tests (no collectstatic run needed).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405

@@ -1,6 +1,6 @@
 """Create the demo users (idempotent) and print their logins."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accounts.models import User
@@ -18,7 +18,7 @@ ADMIN = ("admin@parley.test", "Parley Admin")
 class Command(BaseCommand):
     help = "Create demo users and an admin (idempotent) and print their logins."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Show what would be created.")
 
     def handle(self, *args: object, dry_run: bool = False, **options: object) -> None:

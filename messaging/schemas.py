@@ -1,0 +1,36 @@
+from ninja import Field, Schema
+
+from accounts.schemas import UserOut
+
+
+class SendIn(Schema):
+    text: str | None = None
+    image: str | None = None
+    clientId: str | None = None
+
+
+class ReadIn(Schema):
+    upTo: str | None = None
+
+
+class MessageOut(Schema):
+    id: str = Field(..., alias="_id")
+    senderId: str
+    receiverId: str
+    text: str | None = None
+    image: str | None = None
+    createdAt: str
+    updatedAt: str
+    clientId: str | None = None
+    deliveredAt: str | None = None
+    readAt: str | None = None
+
+
+class ContactOut(UserOut):
+    unreadCount: int
+    lastMessage: MessageOut | None = None
+
+
+class ReadOut(Schema):
+    message: str
+    updated: int

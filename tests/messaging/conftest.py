@@ -1,0 +1,138 @@
+"""Fixtures for the messaging tests (users and API clients come from tests/conftest.py)."""
+
+import base64
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from accounts.models import User
+from messaging import realtime
+from messaging.models import Message
+from tests.accounts.images import picture
+
+# --- REST/storage helper fixtures -------------------------------------------------------------
+
+
+@pytest.fixture
+def chat_media(settings, tmp_path: Path) -> Path:  # noqa: ANN001 - pytest-django fixture
+    """A fresh, empty MEDIA_ROOT for this test."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
+
+
+@pytest.fixture
+def png_data_url() -> Callable[..., str]:
+    """A small PNG as a data URL, like the browser's FileReader produces."""
+
+    def make(size: tuple[int, int] = (64, 48), color: str = "teal") -> str:
+        payload = base64.b64encode(picture("PNG", size=size, color=color)).decode()
+        return f"data:image/png;base64,{payload}"
+
+    return make
+
+
+@pytest.fixture
+def make_message(db) -> Callable[..., Message]:  # noqa: ANN001
+    """Store a message directly (no rate limit, no events), for arranging history."""
+
+    def make(sender: User, receiver: User, text: str = "hi", **fields: Any) -> Message:
+        return Message.objects.create(sender=sender, receiver=receiver, text=text, **fields)
+
+    return make
+
+
+@pytest.fixture
+def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
+    """`with sent_events() as events:` records what `realtime.notify_users` sends.
+
+    Each entry is `(sorted user id strings, event, JSON-round-tripped data)`, appended when the
+    transaction commits, as the real sockets would get it; inside the block, commit callbacks
+    run (pytest-django's test transaction would otherwise swallow them).
+    """
+    from django.test import TestCase
+
+    @contextmanager
+    def capture() -> Iterator[list[tuple[list[str], str, Any]]]:
+        sent: list[tuple[list[str], str, Any]] = []
+        original = realtime.notify_users
+
+        def spy(user_ids: Any, event: str, data: Any) -> None:
+            ids = sorted(str(uid) for uid in user_ids)
+            frame = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+            transaction.on_commit(lambda: sent.append((ids, event, frame)))
+            original(user_ids, event, data)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(realtime, "notify_users", spy)
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                yield sent
+
+    return capture
+
+
+# --- Realtime helper fixtures (WebSocket consumer, presence) ------------------------------------
+
+WS_ORIGIN = "http://localhost"
+
+
+@pytest.fixture(autouse=True)
+def _no_one_online() -> Iterator[None]:
+    """In-process presence starts empty in every test (sockets of a failed test linger)."""
+    from messaging.presence import presence_local_reset
+
+    presence_local_reset()
+    yield
+    presence_local_reset()
+
+
+@pytest.fixture
+def fast_realtime(settings) -> Any:  # noqa: ANN001 - pytest-django fixture
+    """Short timers so expiry can be observed in a fast test."""
+    settings.TYPING_TTL = 0.3
+    return settings
+
+
+@pytest.fixture
+async def open_socket() -> Any:
+    """`await open_socket(user)` -> a connected WebsocketCommunicator on `/ws/` as that user.
+
+    `token=` overrides the cookie (None: no cookie), `origin=` the Origin header. Sockets still
+    open at the end are disconnected. Connection failures come back unconnected, not raised.
+    """
+    from channels.testing import WebsocketCommunicator
+
+    from accounts.tokens import token_issue
+    from chatproject.asgi import application
+
+    opened: list[WebsocketCommunicator] = []
+    default = object()
+
+    async def open_(
+        user: User | None = None, *, token: Any = default, origin: str | None = WS_ORIGIN
+    ) -> WebsocketCommunicator:
+        if token is default:
+            token = token_issue(user) if user is not None else None
+        headers = []
+        if origin is not None:
+            headers.append((b"origin", origin.encode()))
+        if token is not None:
+            headers.append((b"cookie", f"jwt={token}".encode()))
+        communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+        communicator.connected, _ = await communicator.connect(timeout=5)
+        opened.append(communicator)
+        return communicator
+
+    yield open_
+    for communicator in opened:
+        # It may have been closed by the server or crashed already; that was the test's point.
+        with contextlib.suppress(Exception):
+            await communicator.disconnect(timeout=5)

@@ -1,0 +1,115 @@
+"""POST /api/messages/<id>/read: read receipts up to a message."""
+
+import pytest
+
+from messaging.api import MARKED_READ
+from messaging.models import Message
+from messaging.selectors import MESSAGE_NOT_FOUND, USER_NOT_FOUND
+from messaging.services import UP_TO_REQUIRED
+from tests.accounts.conftest import ISO_UTC
+
+
+def read(client, other, up_to: object):  # noqa: ANN001
+    return client.call("post", f"/api/messages/{other.pk}/read", {"upTo": up_to})
+
+
+@pytest.fixture
+def three_from_bob(alice, bob, make_message) -> list[Message]:  # noqa: ANN001
+    return [make_message(bob, alice, f"b{n}") for n in range(3)]
+
+
+def test_read_marks_up_to_and_tells_the_sender(
+    alice, bob, three_from_bob, login_client, sent_events
+):  # noqa: ANN001
+    """Messages up to `upTo` become read (and delivered); Bob hears `messagesRead`."""
+    first, second, third = three_from_bob
+    with sent_events() as events:
+        response = read(login_client(alice), bob, str(second.pk))
+
+    assert response.status_code == 200
+    assert response.json() == {"message": MARKED_READ, "updated": 2}
+    for message in (first, second):
+        message.refresh_from_db()
+        assert message.read_at is not None and message.delivered_at is not None
+    third.refresh_from_db()
+    assert third.read_at is None and third.delivered_at is None
+    [(to, event, data)] = events
+    assert (to, event) == ([str(bob.pk)], "messagesRead")
+    assert data["userId"] == str(alice.pk) and data["upTo"] == str(second.pk)
+    assert ISO_UTC.match(data["at"])
+
+
+def test_reading_again_changes_and_announces_nothing(
+    alice, bob, three_from_bob, login_client, sent_events
+):  # noqa: ANN001
+    client = login_client(alice)
+    read(client, bob, str(three_from_bob[2].pk))
+    with sent_events() as events:
+        response = read(client, bob, str(three_from_bob[2].pk))
+    assert response.json()["updated"] == 0
+    assert events == []
+
+
+def test_an_earlier_delivery_time_is_kept(alice, bob, make_message, login_client):  # noqa: ANN001
+    """Reading does not rewrite when the message reached the reader's device."""
+    message = make_message(bob, alice, "hi")
+    read(login_client(alice), bob, str(message.pk))  # marks delivered and read now
+    delivered = Message.objects.get(pk=message.pk).delivered_at
+    Message.objects.filter(pk=message.pk).update(read_at=None)
+
+    read(login_client(alice), bob, str(message.pk))
+
+    assert Message.objects.get(pk=message.pk).delivered_at == delivered
+
+
+def test_only_messages_to_the_reader_are_marked(alice, bob, make_message, login_client):  # noqa: ANN001
+    """`upTo` may be the reader's own message; their own messages stay unread by the other."""
+    from_bob = make_message(bob, alice, "question")
+    mine = make_message(alice, bob, "answer")
+
+    response = read(login_client(alice), bob, str(mine.pk))
+
+    assert response.json()["updated"] == 1
+    assert Message.objects.get(pk=from_bob.pk).read_at is not None
+    assert Message.objects.get(pk=mine.pk).read_at is None
+
+
+@pytest.mark.parametrize("up_to", ["nope", "-5", "99999999999999999999999"])
+def test_malformed_up_to_is_404(up_to, alice, bob, three_from_bob, login_client):  # noqa: ANN001
+    response = read(login_client(alice), bob, up_to)
+    assert response.status_code == 404
+    assert response.json()["message"] == MESSAGE_NOT_FOUND
+
+
+def test_missing_up_to_is_400(alice, bob, login_client):  # noqa: ANN001
+    response = read(login_client(alice), bob, None)
+    assert response.status_code == 400
+    assert response.json()["message"] == UP_TO_REQUIRED
+
+
+def test_unknown_user_is_404(alice, three_from_bob, login_client):  # noqa: ANN001
+    response = login_client(alice).call(
+        "post", "/api/messages/nope/read", {"upTo": str(three_from_bob[0].pk)}
+    )
+    assert response.status_code == 404
+    assert response.json()["message"] == USER_NOT_FOUND
+
+
+def test_another_pairs_message_id_is_404(
+    make_user, alice, bob, three_from_bob, login_client, sent_events
+):  # noqa: ANN001
+    """Carol cannot use an id from Alice and Bob's conversation; nothing changes."""
+    carol = make_user()
+    make_message_id = str(three_from_bob[2].pk)
+    client = login_client(carol)
+    with sent_events() as events:
+        for other in (alice, bob):
+            response = read(client, other, make_message_id)
+            assert response.status_code == 404
+            assert response.json()["message"] == MESSAGE_NOT_FOUND
+    assert events == []
+    assert not Message.objects.filter(read_at__isnull=False).exists()
+
+
+def test_read_needs_login(api, bob, three_from_bob):  # noqa: ANN001
+    assert read(api, bob, str(three_from_bob[0].pk)).status_code == 401

@@ -1,0 +1,143 @@
+"""Production settings and migrations, checked in fresh processes with a controlled environment.
+
+Each test runs `manage.py` (or Python) with only the variables it sets: the test run's own
+settings (which fill in secrets) and a developer's `.env` never leak in, because every
+relevant variable is passed explicitly ("" counts as unset for the settings and stops
+python-dotenv from filling it from `.env`).
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accounts.checks import JWT_SECRET_IS_SECRET_KEY, JWT_SECRET_WEAK
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTROLLED = (
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "JWT_SECRET",
+    "JWT_COOKIE_SECURE",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    "DJANGO_SECURE_SSL_REDIRECT",
+    "DJANGO_HSTS_SECONDS",
+    "STATIC_MANIFEST",
+    "MONGO_URI",
+    "MONGODB_URI",
+    "REDIS_URL",
+    "CLOUDINARY_URL",
+    "CLOUDINARY_CLOUD_NAME",
+    "CLOUDINARY_API_KEY",
+    "CLOUDINARY_API_SECRET",
+)
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """What an operator sets in production: debug off, strong secrets, a real host name."""
+    env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    env.update(dict.fromkeys(CONTROLLED, ""))
+    env.update(
+        DJANGO_SETTINGS_MODULE="chatproject.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        JWT_SECRET=secrets.token_urlsafe(48),
+        DJANGO_ALLOWED_HOSTS="chat.example.com",
+    )
+    env.update(overrides)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run(["manage.py", *args], env)
+
+
+# --- migrations ---------------------------------------------------------------------------------
+def test_sqlite_migrations_are_current():
+    """`makemigrations --check --dry-run` with the default (SQLite) settings finds nothing."""
+    result = manage("makemigrations", "--check", "--dry-run", env=production_env(DJANGO_DEBUG="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_mongo_migrations_are_current():
+    """The MongoDB migration set (dummy-engine settings, no server needed) is current too."""
+    env = production_env(
+        DJANGO_DEBUG="1",
+        DJANGO_SETTINGS_MODULE="chatproject.settings_mongo_migrations",
+        MONGO_URI="mongodb://127.0.0.1:1/parley",
+    )
+    result = manage("makemigrations", "--check", "--dry-run", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+    # ...and those settings really are the Mongo ones, not SQLite's under another name.
+    probe = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s;"
+            "print(s.MIGRATION_MODULES['accounts'], s.DEFAULT_AUTO_FIELD)",
+        ],
+        env,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == [
+        "mongo_migrations.accounts",
+        "django_mongodb_backend.fields.ObjectIdAutoField",
+    ]
+
+
+# --- production settings ------------------------------------------------------------------------
+def test_check_deploy_is_clean_in_production():
+    """`check --deploy --fail-level WARNING` passes with a production environment."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_weak_secrets():
+    """The deploy check fails on a short SECRET_KEY and a short or reused JWT_SECRET."""
+    weak = production_env(DJANGO_SECRET_KEY="too-short", JWT_SECRET="too-short")
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=weak)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "security.W009" in output
+    assert JWT_SECRET_WEAK in output
+    assert JWT_SECRET_IS_SECRET_KEY in output
+
+
+@pytest.mark.parametrize(
+    "missing,complaint",
+    [
+        ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY must be set"),
+        ("JWT_SECRET", "JWT_SECRET must be set"),
+    ],
+)
+def test_production_refuses_to_start_without_secrets(missing, complaint):
+    """With debug off, a missing secret stops start-up instead of using a known default."""
+    result = run(["-c", "import django; django.setup()"], production_env(**{missing: ""}))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_cookie_security_follows_debug():
+    """`jwt` is Secure in production (even with JWT_COOKIE_SECURE blank) and not in debug."""
+    script = "import django; django.setup(); from django.conf import settings as s;" + (
+        "print(s.DEBUG, s.JWT_COOKIE_SECURE, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    production = run(["-c", script], production_env())
+    debug = run(
+        ["-c", script], production_env(DJANGO_DEBUG="1", DJANGO_SECRET_KEY="", JWT_SECRET="")
+    )
+    assert production.stdout.split() == ["False", "True", "True", "True"], production.stderr
+    assert debug.stdout.split() == ["True", "False", "False", "False"], debug.stderr
