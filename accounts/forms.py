@@ -131,9 +131,9 @@ class ProfileForm(ServiceForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if not cleaned.get("full_name", "").strip() and not cleaned.get("avatar"):
-            if not self.has_error("full_name") and not self.has_error("avatar"):
-                self.add_error("full_name", FULL_NAME_REQUIRED)
+        empty = not cleaned.get("full_name", "").strip() and not cleaned.get("avatar")
+        if empty and not self.has_error("full_name") and not self.has_error("avatar"):
+            self.add_error("full_name", FULL_NAME_REQUIRED)
         return cleaned
 
     def clean_avatar(self) -> UploadedFile | None:

@@ -62,7 +62,7 @@ def _next_url(request: HttpRequest) -> str:
 def signup_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("messaging:chat")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -87,7 +87,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     if request.user.is_authenticated:
         return HttpResponseRedirect(next_url)
-    form = LoginForm(request.POST or None)
+    form = LoginForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "next": next_url if next_url != "/" else ""}
     if request.method == "POST":
         if form.is_valid():

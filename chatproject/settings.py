@@ -272,3 +272,4 @@ LOGGING = {
 
 # Only behind a reverse proxy that sets X-Forwarded-For itself.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+CSRF_FAILURE_VIEW = "chatproject.urls.csrf_failure"

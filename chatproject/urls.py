@@ -45,3 +45,8 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:  # n
 
 def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:  # noqa: ARG001
     return _api_or_page(request, 403, "Forbidden")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:  # noqa: ARG001
+    """Django's own CSRF page has inline styles our CSP blocks; show ours instead."""
+    return _api_or_page(request, 403, "Your form expired or came from another site. Please retry.")

@@ -317,7 +317,15 @@ socket.addEventListener("close", () => {
   for (const conversation of store.conversations.values()) conversation.markStale();
 });
 
-socket.addEventListener("unauthorized", () => redirectToLogin());
+// Logging out from the header revokes the token, so the server closes this socket with 4401
+// while the form's own navigation is under way: that one must win (it shows "logged out").
+let leaving = false;
+document.addEventListener("submit", (event) => {
+  if (!event.defaultPrevented && event.target.closest("form:not(#composer)")) leaving = true;
+});
+socket.addEventListener("unauthorized", () => {
+  if (!leaving) redirectToLogin();
+});
 
 // ---------- Connection banner -------------------------------------------------------------------
 

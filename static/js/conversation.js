@@ -232,6 +232,7 @@ export class ConversationView {
     }
     const mine = this.store.isMine(message);
     const status = statusOf(message, mine);
+    const src = safeUrl(message.image) || safeUrl(message.localImage);
     li.className = [
       "message",
       mine ? "message--out" : "message--in",
@@ -239,7 +240,8 @@ export class ConversationView {
       last ? "message--last" : "",
       status === "sending" || status === "queued" ? "message--pending" : "",
       status === "failed" ? "message--failed" : "",
-      (message.image || message.localImage) && !message.text ? "message--photo" : "",
+      src ? "message--has-image" : "",
+      src && !message.text ? "message--photo" : "",
     ]
       .filter(Boolean)
       .join(" ");
@@ -248,7 +250,6 @@ export class ConversationView {
     setAttr(li, "data-client-id", message.clientId || null);
 
     const imageButton = li.querySelector(".bubble__image");
-    const src = safeUrl(message.image) || safeUrl(message.localImage);
     imageButton.hidden = !src;
     if (src) {
       // Created only for picture messages: a text message never holds an <img>.
