@@ -16,7 +16,8 @@ $(STAMP): requirements.txt
 # Development server: debug on unless DJANGO_DEBUG says otherwise; production sets its env.
 run: $(STAMP)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py seed_demo
+	@if [ "$${DJANGO_DEBUG:-1}" = 1 ]; then DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo; \
+	else echo "Production mode: demo users not created (manage.py seed_demo --allow-production)."; fi
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput -v 0
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
 

@@ -117,16 +117,7 @@ class MessageAdmin(admin.ModelAdmin):
         "delivered_at",
         "read_at",
     )
-    readonly_fields = (
-        "sender",
-        "receiver",
-        "image_preview",
-        "client_id",
-        "created_at",
-        "updated_at",
-        "delivered_at",
-        "read_at",
-    )
+    readonly_fields = tuple(field for field in fields if field != "text")
 
     @admin.display(description="Message")
     def preview(self, obj: Message) -> str:

@@ -2,10 +2,32 @@
 
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
-from accounts.management.commands.seed_demo import ADMIN, DEMO_PASSWORD, DEMO_USERS
+from accounts.management.commands.seed_demo import (
+    ADMIN,
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    REFUSED_IN_PRODUCTION,
+)
 from accounts.models import User
+
+
+@pytest.fixture(autouse=True)
+def _debug_mode(settings):  # noqa: ANN001
+    """Demo users are a development convenience: `make run` seeds them in debug mode."""
+    settings.DEBUG = True
+
+
+def test_production_mode_refuses_to_seed_the_published_password(db, settings):  # noqa: ANN001
+    """With debug off nothing is created unless the operator insists."""
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match=REFUSED_IN_PRODUCTION[:40]):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
+    call_command("seed_demo", "--allow-production", stdout=StringIO())
+    assert User.objects.filter(email=ADMIN[0], is_superuser=True).exists()
 
 
 def _seed(*args: str) -> str:

@@ -1,6 +1,7 @@
 """Create the demo users (idempotent) and print their logins."""
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import User
@@ -13,6 +14,10 @@ DEMO_USERS = [
     ("dave@parley.test", "Dave Kowalski"),
 ]
 ADMIN = ("admin@parley.test", "Parley Admin")
+REFUSED_IN_PRODUCTION = (
+    "Refusing to create demo users with a published password while DJANGO_DEBUG is off; "
+    "pass --allow-production if you really want them."
+)
 
 
 class Command(BaseCommand):
@@ -20,8 +25,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Show what would be created.")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Create the demo users even with DJANGO_DEBUG off.",
+        )
 
     def handle(self, *args: object, dry_run: bool = False, **options: object) -> None:
+        # The demo admin's password is in the README: never on a production site by accident.
+        if not settings.DEBUG and not options.get("allow_production"):
+            raise CommandError(REFUSED_IN_PRODUCTION)
         created = []
         with transaction.atomic():
             for email, name in [*DEMO_USERS, ADMIN]:
