@@ -174,6 +174,8 @@ else:
 PRESENCE_TTL = float(os.environ.get("PRESENCE_TTL", "30"))  # a socket unrefreshed this long is gone
 PRESENCE_HEARTBEAT = float(os.environ.get("PRESENCE_HEARTBEAT", "10"))  # refresh + sweep period
 TYPING_TTL = float(os.environ.get("TYPING_TTL", "5"))  # typing stops unless the client refreshes
+# Online-list changes within this many seconds go out as one send of the newest list.
+PRESENCE_BROADCAST_WINDOW = float(os.environ.get("PRESENCE_BROADCAST_WINDOW", "1"))
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 8192)  # bigger client frames close the socket
 WS_EVENTS_PER_SECOND = env_int("WS_EVENTS_PER_SECOND", 20)  # per user, all tabs and processes
 WS_FLOOD_CLOSE_AFTER = env_int("WS_FLOOD_CLOSE_AFTER", 50)  # refused events in 10 s, then close

@@ -5,6 +5,7 @@ compiles to a MongoDB aggregation pipeline. The queries stay inside what django-
 translates: filters, `Max`/`Count` grouping, slicing; no subqueries, no joins in hot paths.
 """
 
+from itertools import chain
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
@@ -62,16 +63,34 @@ def conversation_qs(*, user_id: Any, other_id: Any) -> QuerySet[Message]:
     )
 
 
-def message_page_qs(
-    *, user_id: Any, other_id: Any, before: Any = None, after: Any = None, limit: int
+def message_page_direction_qs(
+    *, sender_id: Any, receiver_id: Any, before: Any = None, after: Any = None, limit: int
 ) -> QuerySet[Message]:
-    """A page of the conversation: `after` ascending from a cursor, otherwise newest first."""
-    qs = conversation_qs(user_id=user_id, other_id=other_id)
+    """One direction of a page: `after` ascending from a cursor, otherwise newest first.
+
+    One direction is one range of the (sender, receiver, id) index, so the database stops after
+    `limit` rows; an OR of both directions makes SQLite sort the whole conversation instead.
+    """
+    qs = Message.objects.filter(sender_id=sender_id, receiver_id=receiver_id)
     if after is not None:
         return qs.filter(pk__gt=after).order_by("id")[:limit]
     if before is not None:
         qs = qs.filter(pk__lt=before)
     return qs.order_by("-id")[:limit]
+
+
+def message_page(
+    *, user_id: Any, other_id: Any, before: Any = None, after: Any = None, limit: int
+) -> list[Message]:
+    """A page of the conversation, in the order it was fetched (`after`: oldest first)."""
+    directions = {(user_id, other_id), (other_id, user_id)}
+    rows = chain.from_iterable(
+        message_page_direction_qs(
+            sender_id=sender, receiver_id=receiver, before=before, after=after, limit=limit
+        )
+        for sender, receiver in directions
+    )
+    return sorted(rows, key=lambda message: message.pk, reverse=after is None)[:limit]
 
 
 def message_by_client_id_qs(*, sender_id: Any, client_id: str) -> QuerySet[Message]:
@@ -225,7 +244,7 @@ def message_history(
             cursors[name] = conversation_message_pk(
                 user_id=user.pk, other_id=other.pk, message_id=value
             )
-    page = list(message_page_qs(user_id=user.pk, other_id=other.pk, limit=size, **cursors))
+    page = message_page(user_id=user.pk, other_id=other.pk, limit=size, **cursors)
     if not after:
         page.reverse()  # fetched newest first to take the newest page
     return [message_public(m) for m in page]

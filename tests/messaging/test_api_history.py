@@ -145,3 +145,24 @@ def test_a_third_user_gets_an_empty_history(make_user, alice, bob, seven, login_
 
 def test_history_needs_login(api, bob):  # noqa: ANN001
     assert api.get(url(bob)).status_code == 401
+
+
+def test_history_page_walks_the_index_instead_of_sorting_the_conversation(
+    alice, bob, login_client, make_message
+):
+    """Each page query is an index range that stops at the page size (no sort of all rows)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(6):
+        make_message(alice, bob, text=f"a{n}")
+        make_message(bob, alice, text=f"b{n}")
+    with CaptureQueriesContext(connection) as captured:
+        response = login_client(alice).call("get", f"/api/messages/{bob.pk}?limit=4")
+    assert [m["text"] for m in response.json()] == ["a4", "b4", "a5", "b5"]
+    pages = [q["sql"] for q in captured if 'FROM "messaging_message"' in q["sql"]]
+    assert pages
+    with connection.cursor() as cursor:
+        for sql in pages:
+            plan = " ".join(str(row) for row in cursor.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "TEMP B-TREE" not in plan and "msg_pair_page" in plan, plan
