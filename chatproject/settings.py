@@ -156,7 +156,7 @@ PASSWORD_MIN_LENGTH = 6
 # --- Cache (rate limits), channel layer and presence: in-process by default, Redis with REDIS_URL
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "chatproject.cache.SharedRedisCache", "LOCATION": REDIS_URL}
     }
     CHANNEL_LAYERS = {
         "default": {
