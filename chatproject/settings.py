@@ -155,9 +155,7 @@ PASSWORD_MIN_LENGTH = 6
 
 # --- Cache (rate limits), channel layer and presence: in-process by default, Redis with REDIS_URL
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "chatproject.cache.SharedRedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "chatproject.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
             # The pub/sub layer: no idle-socket timeouts or 100-connection pool cap under

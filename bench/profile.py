@@ -1,0 +1,97 @@
+"""Profile a system's server processes under chat load with py-spy (a by-hand tool).
+
+    python -m bench.profile --system D --rate 50 --sockets 200 --seconds 15
+
+Prints JSON: the hottest functions by own time and by total time, as shares of all samples
+(all threads), plus the load trial's result. Needs `py-spy` (pinned in requirements.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.latency import measure
+from bench.loadgen import ChatLoad
+from bench.run import ALL
+from bench.servers import raise_fd_limit
+from bench.systems import launch, seed_database
+
+
+def summarise(raw: Path, top: int) -> dict[str, Any]:
+    """Own and total sample shares per function from py-spy's `raw` (collapsed) output."""
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        samples += n
+        frames = stack.split(";")
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+
+    def share(counter: Counter[str]) -> list[tuple[str, float]]:
+        return [(f, round(100 * c / samples, 1)) for f, c in counter.most_common(top)]
+
+    return {"samples": samples, "own_pct": share(own), "total_pct": share(total)}
+
+
+async def profile(system: str, rate: float, sockets: int, seconds: float, top: int) -> dict:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    with tempfile.TemporaryDirectory(prefix="parley-profile-") as tmp:
+        work = Path(tmp)
+        seeded = seed_database(work / "seed", sockets)
+        async with launch(ALL[system], sockets, work / "sys", seeded) as running:
+            load = ChatLoad(running.pairs(), ALL[system].mode)
+            await load.connect()
+            outputs, spies = [], []
+            for pid in running.server_pids:
+                out = work / f"spy-{pid}.txt"
+                args = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200"]
+                args += ["-f", "raw", "-o", str(out), "--threads", "--nonblocking"]
+                spies.append(
+                    subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                )
+                outputs.append(out)
+            result = await measure(load, running, rate, seconds - 1.0, 0.5, 5.0)
+            for proc in spies:
+                proc.wait(timeout=60)
+            await load.close()
+            brief = {k: result[k] for k in ("sent", "acked", "lost", "send_errors", "latency_ms")}
+            brief["server_cpu_s_per_1k_msgs"] = result["server_cpu_s_per_1k_msgs"]
+            return {
+                "system": system,
+                "rate": rate,
+                "trial": brief,
+                "profiles": [summarise(out, top) for out in outputs if out.exists()],
+            }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--system", default="D")
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--sockets", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    raise_fd_limit()
+    report = asyncio.run(profile(args.system, args.rate, args.sockets, args.seconds, args.top))
+    json.dump(report, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()

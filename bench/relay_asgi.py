@@ -1,0 +1,71 @@
+"""System C: the app's WebSocket path with persistence skipped (benchmarks only, never served).
+
+The product's ASGI stack (origin check, URL router, `ChatConsumer`, `realtime.notify_users`,
+the channel layer, presence) with one extra client event, `benchSend {to, text}`, that
+announces a message through `realtime.notify_users` exactly as `services.message_send` does
+after its commit, but without storing anything. Everything else is the product code.
+"""
+
+import json
+import os
+from itertools import count
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from channels.db import database_sync_to_async  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bench.patches import install  # noqa: E402
+from messaging import realtime  # noqa: E402
+from messaging.consumers import ChatConsumer  # noqa: E402
+
+install()
+
+_ids = count(1)
+
+
+def _announce(sender_id: str, receiver_id: str, text: str) -> None:
+    """What message_send does after its INSERT commits: notify both people."""
+    now = timezone.now()
+    data = {
+        "_id": str(next(_ids)),
+        "senderId": sender_id,
+        "receiverId": receiver_id,
+        "text": text,
+        "image": None,
+        "clientId": None,
+        "createdAt": now,
+        "updatedAt": now,
+        # Set, so the receiving consumer does not write a delivery receipt (that's persistence).
+        "deliveredAt": now,
+        "readAt": None,
+    }
+    realtime.notify_users([sender_id, receiver_id], "newMessage", data)
+
+
+class RelayConsumer(ChatConsumer):
+    """ChatConsumer plus `benchSend`, handled on the same sync thread a REST send would use."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.user is not None and text_data and text_data.startswith('{"event": "benchSend"'):
+            frame: dict[str, Any] = json.loads(text_data)
+            data = frame["data"]
+            await database_sync_to_async(_announce)(self.user_id, str(data["to"]), data["text"])
+            return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(URLRouter([path("ws/", RelayConsumer.as_asgi())])),
+    }
+)
