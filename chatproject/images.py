@@ -114,3 +114,14 @@ def image_url(name: str) -> str:
     if name.startswith(("http://", "https://")):
         return name
     return default_storage.url(name)
+
+
+def images_delete(names: list[str]) -> None:
+    """Remove stored images; a storage hiccup is logged, never fatal."""
+    for name in names:
+        if not name or name.startswith(("http://", "https://")):
+            continue
+        try:
+            default_storage.delete(name)
+        except Exception as exc:  # any storage backend failure (disk, network, auth)
+            logger.warning("could not delete stored image %s: %s", name, exc)

@@ -4,12 +4,10 @@ Every change that a connected client should see is announced through `messaging.
 which sends after the database commit.
 """
 
-import logging
 from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -19,12 +17,10 @@ from accounts.models import User
 from accounts.selectors import iso
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
-from chatproject.images import image_decode, image_store
+from chatproject.images import image_decode, image_store, images_delete
 from chatproject.ratelimit import rate_limit_hit
 from messaging import realtime, selectors
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Message
-
-logger = logging.getLogger(__name__)
 
 EMPTY_MESSAGE = "Message text or image is required"
 TEXT_TOO_LONG = f"Message text must be at most {TEXT_MAX_LENGTH} characters"
@@ -56,17 +52,6 @@ def _clean_input(
     if client_id is not None and len(client_id) > CLIENT_ID_MAX_LENGTH:
         raise ServiceError(CLIENT_ID_INVALID, errors={"clientId": [CLIENT_ID_INVALID]})
     return text, image or None, client_id
-
-
-def _images_delete(names: list[str]) -> None:
-    """Remove stored images; a storage hiccup is logged, never fatal."""
-    for name in names:
-        if not name or name.startswith(("http://", "https://")):
-            continue
-        try:
-            default_storage.delete(name)
-        except Exception as exc:  # any storage backend failure (disk, network, auth)
-            logger.warning("could not delete stored image %s: %s", name, exc)
 
 
 def message_send(
@@ -121,7 +106,7 @@ def message_send(
                 [sender.pk, receiver.pk], "newMessage", selectors.message_public(message)
             )
     except IntegrityError:
-        _images_delete([stored])
+        images_delete([stored])
         first = None
         if client_id is not None:
             first = selectors.message_by_client_id_qs(
@@ -131,7 +116,7 @@ def message_send(
             raise
         return first, False  # a concurrent retry with the same clientId got in first
     except ValidationError as exc:
-        _images_delete([stored])
+        images_delete([stored])
         raise ServiceError(INVALID_MESSAGE, errors=exc.message_dict) from exc
     return message, True
 
@@ -208,7 +193,7 @@ def messages_delete(*, messages: QuerySet[Message]) -> tuple[int, int]:
                 break  # nothing more can go; never loop on rows that will not delete
             deleted += count
             images += [image for _, image in batch if image]
-        transaction.on_commit(lambda: _images_delete(images))
+        transaction.on_commit(lambda: images_delete(images))
     return deleted, len(images)
 
 
