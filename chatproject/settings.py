@@ -159,8 +159,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # The pub/sub layer: no idle-socket timeouts or 100-connection pool cap under
-            # redis-py 8, and about twice as fast here as the core RedisChannelLayer.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # redis-py 8, and about twice as fast here as the core RedisChannelLayer. Ours
+            # also reports a broken subscription, so sockets that missed events reconnect.
+            "BACKEND": "messaging.layer.WatchedRedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

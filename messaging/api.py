@@ -5,7 +5,7 @@ from ninja import Router, Status
 
 from accounts.auth import cookie_auth
 from messaging import selectors, services
-from messaging.schemas import ContactOut, MessageOut, ReadIn, ReadOut, SendIn
+from messaging.schemas import ContactOut, MessageOut, ReadIn, ReadOut, SendIn, SentMessageOut
 
 router = Router(tags=["messages"], auth=cookie_auth)
 
@@ -39,16 +39,16 @@ def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
         client_id=body.clientId,
     )
     # 201 for a new message, 200 when a retried clientId returns the first one.
-    return Status(201 if created else 200, selectors.message_public(message))
+    return Status(201 if created else 200, selectors.message_event(message))
 
 
 # The old README documented `send/<id>`, the old client posts to `<id>`: both are served.
-@router.post("send/{user_id}", response={200: MessageOut, 201: MessageOut}, by_alias=True)
+@router.post("send/{user_id}", response={200: SentMessageOut, 201: SentMessageOut}, by_alias=True)
 def send_legacy(request: HttpRequest, user_id: str, body: SendIn) -> Status:
     return _send(request, user_id, body)
 
 
-@router.post("{user_id}", response={200: MessageOut, 201: MessageOut}, by_alias=True)
+@router.post("{user_id}", response={200: SentMessageOut, 201: SentMessageOut}, by_alias=True)
 def send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
     return _send(request, user_id, body)
 

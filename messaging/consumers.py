@@ -58,7 +58,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.online_version = 0  # of the last online list sent to this client
         self.refused, self.refused_window = 0, 0  # flood events dropped in this 10 s window
         self.user, self.user_id = user, str(user.pk)
-        await realtime.socket_join(self.channel_name, self.user_id)
+        try:
+            await realtime.socket_join(self.channel_name, self.user_id, self._close_code)
+        except Exception:  # channel layer (Redis) unreachable: this socket could not be live
+            logger.warning("channel layer unavailable; closing new socket", exc_info=True)
+            await self.close(code=realtime.CLOSE_RECONNECT)
+            return
         # A logout that landed between the token check and joining the group sent its close
         # to nobody: check again now that we would hear it.
         if await database_sync_to_async(token_user)(token) is None:
@@ -70,6 +75,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("presence unavailable; closing new socket", exc_info=True)
             await self.close(code=realtime.CLOSE_RECONNECT)
             return
+        # Subscribed from here on: what the client fetches now plus what arrives live is
+        # everything. The client catches up on this event, not on the socket opening.
+        await self.send_json({"event": "ready", "data": {"userId": self.user_id}})
         await self._send_online(change.online, change.version)
         # Messages that waited for this user have now reached one of their sockets.
         await database_sync_to_async(services.messages_mark_delivered)(receiver=user)

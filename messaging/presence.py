@@ -313,6 +313,9 @@ class _Tracker:
         if self.heartbeat is not None and not self.sockets:
             self.heartbeat.cancel()
             self.heartbeat = None
+            # No socket left to protect: a Redis restart from now on concerns only sockets
+            # opened after it, which the next open records afresh.
+            self.boot = None
 
     async def _beat_forever(self) -> None:
         while True:

@@ -5,17 +5,20 @@ receives them. From request code (`notify_users`, `user_sockets_close`) they are
 surrounding transaction commits; the `async` helpers are for the consumer and presence, which
 have no transaction to wait for.
 
-Delivery is best effort: if the channel layer (Redis) is unreachable the failure is logged and
-the write that caused the event still succeeds. Clients never depend on an event arriving: after
-any disconnect they catch up over REST (shared/API.md), and a Redis restart closes every socket
-with CLOSE_RECONNECT so they do (see messaging/presence.py).
+Delivery is best effort, loss is not silent. If the channel layer (Redis) is unreachable when an
+event is sent, the failure is logged and the write that caused it still succeeds; if this
+process's subscription to Redis breaks or reconnects (frames may have been published while it
+was away), every socket of this process is closed at once with CLOSE_RECONNECT, and the client
+reconnects and catches up over REST. Each `newMessage` also names the previous message of its
+conversation (`prevId`), so a client notices a missing message whatever lost it
+(docs/REALTIME.md, "Gaps").
 """
 
 import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,14 +146,56 @@ async def _flush_online_list(outbox: _OnlineListOutbox, delay: float) -> None:
         await _send_online_list(*pending)
 
 
-async def socket_join(channel_name: str, user_id: object) -> None:
-    """Subscribe one socket to its user's events and to presence changes."""
+SocketClose = Callable[[int], Awaitable[None]]
+
+
+class ChannelLayerUnavailable(Exception):
+    """A socket can't be subscribed right now (Redis unreachable): it would miss events."""
+
+
+# This process's sockets, per event loop (one per Daphne process; one per test): channel name ->
+# how to close that socket. What a lost subscription closes.
+_sockets: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SocketClose]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _local_sockets() -> dict[str, SocketClose]:
+    return _sockets.setdefault(asyncio.get_running_loop(), {})
+
+
+def _on_subscription_lost(reason: str) -> None:
+    """The layer's subscriber connection broke or reconnected: events may be gone, so every
+    socket of this loop reconnects and catches up (their clients can't know otherwise)."""
+    sockets = _sockets.get(asyncio.get_running_loop(), {})
+    if sockets:
+        logger.warning("closing %d sockets to catch up: %s", len(sockets), reason)
+    for close in list(sockets.values()):
+        asyncio.ensure_future(close(CLOSE_RECONNECT))
+
+
+async def socket_join(channel_name: str, user_id: object, close: SocketClose) -> None:
+    """Subscribe one socket to its user's events and to presence changes.
+
+    `close(code)` closes the socket; it is called with CLOSE_RECONNECT when the subscription may
+    have missed events. Raises when the channel layer is unreachable (the socket can't be live).
+    """
     layer = get_channel_layer()
+    if hasattr(layer, "add_loss_listener"):
+        layer.add_loss_listener(_on_subscription_lost)
     await layer.group_add(user_group(user_id), channel_name)
     await layer.group_add(ONLINE_GROUP, channel_name)
+    if not getattr(layer, "subscription_healthy", lambda: True)():
+        # The groups were subscribed before, on a connection that is down: nothing would arrive.
+        raise ChannelLayerUnavailable("the channel layer's subscription is down")
+    # Registered once subscribed: a loss before this point either failed the subscription or
+    # was repaired by the reconnection that resubscribed it, and the client has not caught up
+    # yet (it does on `ready`, which follows), so it missed nothing.
+    _local_sockets()[channel_name] = close
 
 
 async def socket_leave(channel_name: str, user_id: object) -> None:
+    _local_sockets().pop(channel_name, None)
     layer = get_channel_layer()
     for group in (user_group(user_id), ONLINE_GROUP):
         try:

@@ -26,6 +26,14 @@ class MessageOut(Schema):
     readAt: str | None = None
 
 
+class SentMessageOut(MessageOut):
+    """A message as the send endpoints and `newMessage` carry it."""
+
+    prevId: str | None = Field(
+        None, description="The previous message of this conversation; null for the first."
+    )
+
+
 class ContactOut(UserOut):
     unreadCount: int
     lastMessage: MessageOut | None = None

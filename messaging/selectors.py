@@ -141,6 +141,31 @@ def message_public(msg: Message) -> dict[str, Any]:
     }
 
 
+def message_prev_id(message: Message) -> str | None:
+    """Id of the message before `message` in its conversation; None when it is the first.
+
+    Sent with every new message (`prevId`) so a client can tell that it missed one. Exact on
+    SQLite: sends commit one at a time, so every smaller id was committed before this one.
+    Computed once per message object.
+    """
+    if not hasattr(message, "_prev_id"):
+        pair = (message.sender_id, message.receiver_id)
+        ids = [
+            pk
+            for sender, receiver in {pair, pair[::-1]}
+            for pk in message_page_direction_qs(
+                sender_id=sender, receiver_id=receiver, before=message.pk, limit=1
+            ).values_list("pk", flat=True)
+        ]
+        message._prev_id = str(max(ids)) if ids else None
+    return message._prev_id
+
+
+def message_event(message: Message) -> dict[str, Any]:
+    """A new message as `newMessage` and the send endpoints carry it: the Message plus `prevId`."""
+    return {**message_public(message), "prevId": message_prev_id(message)}
+
+
 def user_get(*, user_id: object, active_only: bool = False) -> User:
     """The user `user_id` names; 404 when malformed, unknown (or deactivated, if asked)."""
     pk = parse_pk(User, user_id)

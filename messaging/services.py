@@ -103,7 +103,7 @@ def message_send(
             )
             message.save()
             realtime.notify_users(
-                [sender.pk, receiver.pk], "newMessage", selectors.message_public(message)
+                [sender.pk, receiver.pk], "newMessage", selectors.message_event(message)
             )
     except IntegrityError:
         images_delete([stored])

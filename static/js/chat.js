@@ -44,6 +44,8 @@ const composer = new Composer({
 });
 const outbox = new Outbox(store, {
   onChange: (peerId, { own }) => {
+    // Our own send's answer names its predecessor too: it can reveal a lost frame.
+    if (store.conversation(peerId).link()) onGap(peerId);
     if (peerId === store.activeId) view.renderMessages({ mode: "append", own });
     sidebar.render();
   },
@@ -82,7 +84,8 @@ async function loadLatest(peerId) {
   const page = await api("GET", `/api/messages/${encodeURIComponent(peerId)}?limit=${PAGE}`);
   page.forEach((message) => conversation.upsert(message));
   conversation.loaded = true;
-  conversation.markSynced();
+  conversation.gap = false;
+  conversation.confirm(page.length ? page[page.length - 1]._id : null);
   conversation.hasMore = page.length >= PAGE;
 }
 
@@ -107,24 +110,84 @@ async function loadOlder(peerId) {
   }
 }
 
-/** Everything newer than what we hold, page after page: nothing missed, nothing twice. */
+/**
+ * Everything after the newest id we are sure of, page after page: nothing missed, nothing
+ * twice. The cursor is `syncedUpTo`, never the newest live frame, which may sit past a gap.
+ */
 async function catchUpConversation(peerId) {
   const conversation = store.conversation(peerId);
-  let after = conversation.stale ? conversation.syncedUpTo : conversation.lastServerId;
-  if (!after) {
+  if (conversation.syncedUpTo === null) {
     await loadLatest(peerId);
     return;
   }
+  conversation.gap = false;
   for (;;) {
-    const page = await api(
-      "GET",
-      `/api/messages/${encodeURIComponent(peerId)}?after=${encodeURIComponent(after)}&limit=${CATCH_UP_PAGE}`,
-    );
+    const after = conversation.syncedUpTo;
+    const query = after ? `after=${encodeURIComponent(after)}&` : "";
+    let page;
+    try {
+      page = await api(
+        "GET",
+        `/api/messages/${encodeURIComponent(peerId)}?${query}limit=${CATCH_UP_PAGE}`,
+      );
+    } catch (error) {
+      if (error.status !== 404) {
+        conversation.gap = true;
+        throw error;
+      }
+      // Our cursor message was deleted (moderation): start again from the newest page.
+      conversation.messages = conversation.messages.filter((m) => !m._id);
+      conversation.syncedUpTo = null;
+      conversation.hasMore = true;
+      await loadLatest(peerId);
+      return;
+    }
+    if (!after) {
+      // The conversation was empty when we loaded it: this is the newest page, oldest first.
+      page.forEach((message) => store.applyMessage(message));
+      conversation.confirm(page.length ? page[page.length - 1]._id : null);
+      conversation.hasMore = page.length >= CATCH_UP_PAGE;
+      return;
+    }
     page.forEach((message) => store.applyMessage(message));
+    if (page.length) conversation.confirm(page[page.length - 1]._id);
     if (page.length < CATCH_UP_PAGE) break;
-    after = page[page.length - 1]._id;
   }
-  conversation.markSynced();
+}
+
+const GAP_GRACE = 300; // ms; frames from two server processes can cross: wait for the missing one
+const gapTimers = new Map();
+
+/** A live message didn't link to what we hold: fetch what's missing (the open one at once). */
+function onGap(peerId) {
+  if (gapTimers.has(peerId)) return;
+  gapTimers.set(
+    peerId,
+    setTimeout(async () => {
+      gapTimers.delete(peerId);
+      const conversation = store.conversation(peerId);
+      if (!conversation.link()) return; // the missing frame arrived meanwhile
+      conversation.gap = true;
+      if (store.activeId !== peerId) return; // caught up when it is opened
+      try {
+        await catchUpConversation(peerId);
+      } catch {
+        return; // the next reconnect or message tries again
+      }
+      if (store.activeId === peerId) {
+        view.renderMessages({ mode: "append" });
+        markRead();
+      }
+    }, GAP_GRACE),
+  );
+}
+
+let sidebarTimer = null;
+
+/** The sidebar missed a message (its counts and previews are stale): refetch it, once. */
+function onSidebarGap() {
+  clearTimeout(sidebarTimer);
+  sidebarTimer = setTimeout(() => loadUsers(), GAP_GRACE);
 }
 
 let catchUpTimer = null;
@@ -135,7 +198,10 @@ let catchUpTimer = null;
  */
 async function catchUp(attempt = 0) {
   clearTimeout(catchUpTimer);
-  for (const conversation of store.conversations.values()) conversation.markStale();
+  // Whatever was sent while we had no socket may be missing from every loaded conversation.
+  for (const conversation of store.conversations.values()) {
+    if (conversation.loaded) conversation.gap = true;
+  }
   const peerId = store.activeId;
   try {
     await fetchUsers();
@@ -176,7 +242,7 @@ async function openConversation(peerId, { push = true } = {}) {
     if (!conversation.loaded) {
       view.showLoading();
       await loadLatest(peerId);
-    } else if (conversation.stale) {
+    } else if (conversation.gap) {
       await catchUpConversation(peerId);
     }
   } catch (error) {
@@ -243,14 +309,39 @@ function announce(text) {
 
 window.addEventListener("focus", markRead);
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") markRead();
+  if (document.visibilityState === "visible") {
+    verifyOpenConversation();
+    markRead();
+  }
 });
+
+const VERIFY_EVERY = 30_000; // ms
+let lastVerified = 0;
+
+/**
+ * A message whose frame was lost and that nothing followed has no successor to reveal the gap:
+ * when the person comes back to the tab, ask the server (an empty page when all is well).
+ */
+async function verifyOpenConversation() {
+  const peerId = store.activeId;
+  const conversation = peerId ? store.conversations.get(peerId) : null;
+  if (!conversation || !conversation.loaded || Date.now() - lastVerified < VERIFY_EVERY) return;
+  lastVerified = Date.now();
+  try {
+    await catchUpConversation(peerId);
+  } catch {
+    return;
+  }
+  if (store.activeId === peerId) view.renderMessages({ mode: "append" });
+}
 
 // ---------- Socket events -----------------------------------------------------------------------
 
 function onNewMessage(message) {
-  const { peerId, incoming, added, newest, known } = store.applyMessage(message);
+  const { peerId, incoming, added, newest, known, sidebarGap } = store.applyMessage(message);
   if (!known) loadUsers(); // someone new (just signed up) wrote to us
+  else if (sidebarGap) onSidebarGap();
+  if (store.conversation(peerId).link()) onGap(peerId);
   const user = store.users.get(peerId);
   if (incoming) store.setTyping(peerId, false);
   if (peerId === store.activeId) {
@@ -307,14 +398,12 @@ for (const [name, field] of [
   });
 }
 
-// Every (re)connection catches up: whatever was sent while we had no socket (before the first
-// one opened, or during a drop) comes from the API. The socket's own copies are deduplicated.
-socket.addEventListener("open", () => {
+// Every (re)connection catches up once the server says the socket is subscribed ("ready"):
+// whatever was sent while we had no live socket comes from the API, and everything after
+// arrives live. Copies of the same message are deduplicated by id.
+socket.addEventListener("ready", () => {
   catchUp();
   outbox.flush();
-});
-socket.addEventListener("close", () => {
-  for (const conversation of store.conversations.values()) conversation.markStale();
 });
 
 // Logging out from the header revokes the token, so the server closes this socket with 4401

@@ -1,7 +1,7 @@
 // One WebSocket per tab to /ws/, kept alive: heartbeat, reconnect with backoff and jitter.
 //
 // Events (EventTarget): "open" {detail: {reconnected}}, "status" {detail: state},
-// "unauthorized", and one event per server frame name ("newMessage", "typing", ...).
+// "unauthorized", and one event per server frame name ("ready", "newMessage", "typing", ...).
 
 const PING_EVERY = 25_000; // ms; proxies drop idle sockets after about a minute
 const PONG_WITHIN = 10_000; // no answer by then: the connection is dead even if not closed
@@ -52,7 +52,6 @@ export class ChatSocket extends EventTarget {
       if (this.ws !== ws) return;
       const reconnected = this.everOpened;
       this.everOpened = true;
-      this.attempt = 0;
       this.#setState("open");
       this.#schedulePing();
       this.dispatchEvent(new CustomEvent("open", { detail: { reconnected } }));
@@ -67,6 +66,9 @@ export class ChatSocket extends EventTarget {
         return;
       }
       if (frame && typeof frame.event === "string") {
+        // Only a socket the server finished setting up ends the backoff: one that is accepted
+        // and closed at once (Redis down: 4503) keeps backing off instead of hammering.
+        if (frame.event === "ready") this.attempt = 0;
         this.dispatchEvent(new CustomEvent(frame.event, { detail: frame.data }));
       }
     });

@@ -20,23 +20,42 @@ export class Conversation {
     this.loaded = false; // the newest page has been fetched
     this.hasMore = true; // older pages may exist
     this.loadingOlder = false;
-    this.stale = false; // we were disconnected since it was loaded: catch up before showing
-    this.syncedUpTo = null; // while stale: the last id we surely had when the line dropped
+    // The newest id up to which we surely hold every message ("" for an empty conversation,
+    // null until loaded). Only a REST page or an unbroken chain of `prevId`s moves it, never
+    // a live frame on its own: a frame whose `prevId` doesn't link to it means something was
+    // lost in between (docs/REALTIME.md, "Gaps").
+    this.syncedUpTo = null;
+    this.gap = false; // we may be missing messages after syncedUpTo: catch up before trusting it
+  }
+
+  /** A REST page confirmed everything up to `id` (null/"": the conversation is empty). */
+  confirm(id) {
+    if (id && this.syncedUpTo && compareIds(id, this.syncedUpTo) <= 0) return;
+    this.syncedUpTo = id || this.syncedUpTo || "";
+    this.link();
   }
 
   /**
-   * The connection dropped (or is new): remember up to where we are complete. Our own sends
-   * may land later ids meanwhile, so the catch-up cursor can't be "the newest we hold".
+   * Follow the `prevId` chain of the messages we hold from syncedUpTo. Returns true when we hold
+   * a message that doesn't link to it, i.e. something before that message is missing.
    */
-  markStale() {
-    if (!this.loaded || this.stale) return;
-    this.stale = true;
-    this.syncedUpTo = this.lastServerId;
-  }
-
-  markSynced() {
-    this.stale = false;
-    this.syncedUpTo = null;
+  link() {
+    if (this.syncedUpTo === null) return false;
+    const newer = [];
+    for (let i = this.messages.length - 1; i >= 0; i -= 1) {
+      const message = this.messages[i];
+      if (!message._id) continue;
+      if (this.syncedUpTo !== "" && compareIds(message._id, this.syncedUpTo) <= 0) break;
+      newer.push(message);
+    }
+    newer.reverse();
+    let linked = 0;
+    for (const message of newer) {
+      if (message.prevId === undefined || (message.prevId || "") !== this.syncedUpTo) break;
+      this.syncedUpTo = message._id;
+      linked += 1;
+    }
+    return linked < newer.length;
   }
 
   get lastServerId() {
@@ -229,11 +248,14 @@ export class Store {
     if (!user) return { peerId, incoming, added: addedHere, newest: addedHere, known: false };
     const previous = user.lastMessage;
     const newer = !previous || compareIds(message._id, previous._id) > 0;
+    // The sidebar's last message should be this one's predecessor; if not, its counts are stale.
+    const sidebarGap =
+      newer && message.prevId !== undefined && (message.prevId || null) !== (previous ? previous._id : null);
     if (newer) user.lastMessage = message;
     else if (previous._id === message._id) user.lastMessage = { ...previous, ...message };
     if (incoming && newer) user.unreadCount = (user.unreadCount || 0) + 1;
     this.#touch(user);
-    return { peerId, incoming, added: addedHere, newest: newer, known: true };
+    return { peerId, incoming, added: addedHere, newest: newer, known: true, sidebarGap };
   }
 
   /**

@@ -35,7 +35,7 @@ def test_send_text_returns_the_message(send_url, alice, bob, login_client):  # n
 
     assert response.status_code == 201
     data = response.json()
-    assert set(data) == MESSAGE_KEYS
+    assert set(data) == MESSAGE_KEYS | {"prevId"}
     assert data["senderId"] == str(alice.pk) and data["receiverId"] == str(bob.pk)
     assert data["text"] == "Hello Bob"
     assert data["image"] is None and data["clientId"] is None

@@ -121,6 +121,7 @@ async def test_heartbeat_heals_presence_after_a_process_dies(
     await dead.open(str(alice.pk), "dead-process-tab", T0)
 
     b = await open_socket(bob)
+    assert (await b.receive_json_from(timeout=3))["event"] == "ready"
     first = await b.receive_json_from(timeout=3)
     assert sorted(first["data"]) == sorted([str(alice.pk), str(bob.pk)])
     assert presence_online_ids() == {str(alice.pk), str(bob.pk)}
@@ -148,6 +149,7 @@ async def test_a_redis_restart_makes_sockets_reconnect_and_catch_up(
     """Events published while Redis was away are lost: the heartbeat closes with 4503."""
     settings.REDIS_URL = redis_server.url
     b = await open_socket(bob)
+    assert (await b.receive_json_from(timeout=3))["event"] == "ready"
     assert (await b.receive_json_from(timeout=3))["event"] == "getOnlineUsers"
     tracker = presence._tracker()
 

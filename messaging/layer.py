@@ -1,0 +1,148 @@
+"""channels-redis's pub/sub channel layer, made to say when its subscriber connection breaks.
+
+Redis pub/sub keeps nothing for a subscriber that is away: whatever is published while this
+process's subscriber connection is down (Redis restarting, a network cut) never reaches its
+sockets, and the library reconnects and resubscribes silently. This subclass reports both moments,
+the error that breaks the connection and the reconnection that follows, to listeners registered
+with `add_loss_listener` (messaging/realtime.py closes this process's sockets with 4503 so their
+clients reconnect and catch up over REST). A consumer's own channel stays in its process (see
+`_LoopLayer.new_channel`). Everything else is the library's own behaviour.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, decode_hosts
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+logger = logging.getLogger(__name__)
+
+LossListener = Callable[[str], None]
+
+RECONNECT_PAUSE = 0.5  # seconds between attempts while Redis is unreachable
+
+
+class _WatchedShard(RedisSingleShardConnection):
+    """One Redis connection pair (publish pool + subscriber) that reports subscriber losses."""
+
+    def __init__(self, host: dict[str, Any], channel_layer: "_LoopLayer") -> None:
+        super().__init__(host, channel_layer)
+        self._watched: Any = None  # the subscriber connection our reconnect callback is on
+        # False from a subscriber error until redis-py has reconnected and resubscribed.
+        self.healthy = True
+
+    def _watch(self) -> None:
+        """Hear every reconnection of the subscriber connection (redis-py creates it lazily)."""
+        connection = self._pubsub.connection if self._pubsub is not None else None
+        if connection is not None and connection is not self._watched:
+            # Called after redis-py's own callback, which resubscribes every channel first.
+            connection.register_connect_callback(self._on_reconnect)
+            self._watched = connection
+
+    async def _on_reconnect(self, connection: Any) -> None:
+        self.healthy = True
+        self.channel_layer.report_loss("subscriber reconnected")
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        try:
+            await super().publish(channel, message)
+        except RedisConnectionError:
+            # A pooled connection that died while Redis restarted fails once; the pool then
+            # connects afresh. Without this the first event after every restart is lost.
+            await super().publish(channel, message)
+
+    async def subscribe(self, channel: str) -> None:
+        await super().subscribe(channel)
+        self._watch()
+
+    async def _do_receiving(self) -> None:
+        # The library's loop, plus the report: an error here means frames may have been lost.
+        while True:
+            try:
+                if self._pubsub is not None and self._pubsub.subscribed:
+                    self._watch()
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=0.1
+                    )
+                    self._receive_message(message)
+                else:
+                    self.healthy = True  # subscribed to nothing: nothing can be missed
+                    await asyncio.sleep(0.1)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except Exception as exc:  # connection refused/reset, timeouts, protocol errors
+                self.healthy = False
+                self.channel_layer.report_loss(f"subscriber failed: {exc!r}")
+                await asyncio.sleep(RECONNECT_PAUSE)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, hosts: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(hosts, *args, **kwargs)
+        self._shards = [_WatchedShard(host, self) for host in decode_hosts(hosts)]
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """A consumer's own channel, in this process only.
+
+        Parley sends to groups, never to another process's consumer, so a socket's channel needs
+        no Redis subscription of its own: that saves a SUBSCRIBE and an UNSUBSCRIBE per socket,
+        and a socket can open (and be told why it must close) while Redis is unreachable.
+        """
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()
+        return channel
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        queue = self.channels.get(channel)
+        if queue is None:
+            await super().send(channel, message)
+        else:  # serialised like a message that went through Redis, so nothing differs
+            queue.put_nowait(self.channel_layer.serialize(message))
+
+    def report_loss(self, reason: str) -> None:
+        self.channel_layer.report_loss(reason)
+
+    def subscription_healthy(self) -> bool:
+        return all(shard.healthy for shard in self._shards)
+
+
+class WatchedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
+    """`RedisPubSubChannelLayer` that calls its loss listeners when a subscription may have
+    missed messages. Listeners run in the event loop of the layer that lost its connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loss_listeners: list[LossListener] = []
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)  # as the library does: flush when the loop closes
+        return layer
+
+    def subscription_healthy(self) -> bool:
+        """False while this loop's subscriber connection is broken and not yet resubscribed:
+        a socket subscribed now would not hear anything."""
+        return self._get_layer().subscription_healthy()
+
+    def add_loss_listener(self, listener: LossListener) -> None:
+        if listener not in self.loss_listeners:
+            self.loss_listeners.append(listener)
+
+    def report_loss(self, reason: str) -> None:
+        logger.warning("channel layer: subscription lost (%s)", reason)
+        for listener in list(self.loss_listeners):
+            try:
+                listener(reason)
+            except Exception:  # one broken listener must not stop the others
+                logger.exception("channel layer loss listener failed")
