@@ -44,6 +44,8 @@ if not JWT_SECRET:
     if not DEBUG:
         raise ImproperlyConfigured("JWT_SECRET must be set when DJANGO_DEBUG is off.")
     JWT_SECRET = SECRET_KEY
+# Secrets JWT_SECRET replaced: their tokens still verify, nothing new is signed with them.
+JWT_PREVIOUS_SECRETS = env_list("JWT_PREVIOUS_SECRETS")
 JWT_LIFETIME = timedelta(days=7)
 JWT_COOKIE_NAME = "jwt"
 JWT_COOKIE_SECURE = env_bool("JWT_COOKIE_SECURE", not DEBUG)
