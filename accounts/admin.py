@@ -4,8 +4,11 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 
+from accounts.limits import TooManyAttempts
 from accounts.models import User, normalize_email
 from accounts.services import user_revoke_tokens, user_set_active
 from chatproject.images import image_url
@@ -108,3 +111,20 @@ class UserAdmin(BaseUserAdmin):
         for user in queryset:
             user_set_active(user=user, active=True)
         self.message_user(request, f"Reactivated {queryset.count()} user(s).", messages.SUCCESS)
+
+
+@never_cache
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's login page, answering 429 when the credential limiter refuses the attempt.
+
+    The limit is enforced by the authentication backend (`accounts.backends`); this only turns
+    its refusal into a page, since the login form would otherwise show it as a 200 that looks
+    like one more wrong password.
+    """
+    try:
+        return admin.site.login(request, extra_context)
+    except TooManyAttempts as error:
+        context = {"status": error.status, "message": error.message}
+        response = render(request, "error.html", context, status=error.status)
+        response["Retry-After"] = str(error.retry_after)
+        return response

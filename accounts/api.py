@@ -52,7 +52,10 @@ def update_profile(request: HttpRequest, body: ProfileIn) -> dict:
 @router.put("change-password", response=UserOut, by_alias=True, auth=cookie_auth)
 def change_password(request: HttpRequest, response: HttpResponse, body: PasswordIn) -> dict:
     user = services.user_change_password(
-        user=request.auth, current_password=body.currentPassword, new_password=body.newPassword
+        user=request.auth,
+        current_password=body.currentPassword,
+        new_password=body.newPassword,
+        ip=client_ip(request),
     )
     set_token_cookie(response, user)  # this session continues; every other token is revoked
     return user_public(user, online=True)

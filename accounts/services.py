@@ -9,10 +9,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from accounts.limits import password_check
 from accounts.models import User, normalize_email
 from chatproject.errors import ServiceError
 from chatproject.images import image_decode, image_store
-from chatproject.ratelimit import rate_limit_hit, rate_limit_peek, rate_limit_reset
+from chatproject.ratelimit import rate_limit_hit
 
 ALL_FIELDS_REQUIRED = "All fields are required"
 PASSWORD_TOO_SHORT = "Password must be at least 6 characters"
@@ -22,6 +23,7 @@ EMAIL_EXISTS = "Email already exists"
 NAME_TOO_LONG = "Full name must be at most 100 characters"
 INVALID_CREDENTIALS = "Invalid credentials"
 TOO_MANY_ATTEMPTS = "Too many login attempts, please try again later"
+TOO_MANY_PASSWORD_ATTEMPTS = "Too many password attempts, please try again later"
 TOO_MANY_SIGNUPS = "Too many sign-ups, please try again later"
 PROFILE_PIC_REQUIRED = "Profile pic is required"
 WRONG_PASSWORD = "Current password is incorrect"
@@ -92,26 +94,33 @@ def user_signup(*, full_name: str | None, email: str | None, password: str | Non
 
 
 def user_login(*, email: str | None, password: str | None, ip: str) -> User:
-    """Check credentials; unknown email and wrong password answer alike, both rate limited."""
+    """Check credentials; unknown email, wrong password and deactivated account answer alike."""
     if not (email or "").strip() or not password:
         raise ServiceError(ALL_FIELDS_REQUIRED)
     email = normalize_email(email)
-    window = settings.LOGIN_RATE_WINDOW
-    account_key = f"login-account:{email}"
-    wait = rate_limit_hit(f"login-ip:{ip}", limit=settings.LOGIN_RATE_PER_IP, window=window)
-    wait = wait or rate_limit_peek(
-        account_key, limit=settings.LOGIN_RATE_PER_ACCOUNT, window=window
+    user = password_check(
+        account=f"email:{email}",
+        ip=ip,
+        check=lambda: _user_with_password(email=email, password=password),
+        message=TOO_MANY_ATTEMPTS,
     )
-    if wait:
-        raise ServiceError(TOO_MANY_ATTEMPTS, status=429, retry_after=wait)
+    if user is None:
+        raise ServiceError(INVALID_CREDENTIALS)
+    return user
+
+
+def _user_with_password(*, email: str, password: str) -> User | None:
+    """The active user with these credentials; every way of failing costs one password hash.
+
+    Answering early for an unknown email or a deactivated account would tell them apart from
+    a wrong password by the response time.
+    """
     user = User.objects.filter(email=email).first()
     if user is None:
-        make_password(password)  # spend the same time as a real check: no user enumeration
-    elif user.is_active and user.check_password(password):
-        rate_limit_reset(account_key, window=window)
-        return user
-    rate_limit_hit(account_key, limit=settings.LOGIN_RATE_PER_ACCOUNT, window=window)
-    raise ServiceError(INVALID_CREDENTIALS)
+        make_password(password)
+        return None
+    matches = user.check_password(password)
+    return user if matches and user.is_active else None
 
 
 def user_revoke_tokens(*, user: User) -> None:
@@ -149,11 +158,19 @@ def user_update_profile(
 
 
 def user_change_password(
-    *, user: User, current_password: str | None, new_password: str | None
+    *, user: User, current_password: str | None, new_password: str | None, ip: str
 ) -> User:
+    """Replace the password after checking the current one (limited like a login, per user)."""
     if not current_password or not new_password:
         raise ServiceError(ALL_FIELDS_REQUIRED)
-    if not user.check_password(current_password):
+    matches = password_check(
+        account=f"user:{user.pk}",
+        ip=ip,
+        check=lambda: user.check_password(current_password),
+        message=TOO_MANY_PASSWORD_ATTEMPTS,
+        field="currentPassword",
+    )
+    if not matches:
         raise ServiceError(WRONG_PASSWORD, errors={"currentPassword": [WRONG_PASSWORD]})
     _check_password_rules(new_password, field="newPassword")
     with transaction.atomic():

@@ -29,14 +29,8 @@ def token_user(token: str | None) -> User | None:
     """The active user a token names, or None when it is missing, forged, expired or revoked."""
     if not token:
         return None
-    try:
-        claims = jwt.decode(
-            token,
-            settings.JWT_SECRET,
-            algorithms=[ALGORITHM],  # pinned: "none" and other algorithms are refused
-            options={"require": REQUIRED_CLAIMS},
-        )
-    except jwt.PyJWTError:
+    claims = _verified_claims(token)
+    if claims is None:
         return None
     subject, version = claims.get("sub"), claims.get("ver")
     # bool is an int subclass: `"ver": true` must not pass for version 1.
@@ -49,6 +43,29 @@ def token_user(token: str | None) -> User | None:
     if user is None or user.token_version != version:
         return None
     return user
+
+
+def _verified_claims(token: str) -> dict | None:
+    """The claims of a token signed with JWT_SECRET or one of JWT_PREVIOUS_SECRETS, if valid.
+
+    Previous secrets keep the tokens issued before a rotation working until they expire; they
+    never sign anything new (token_issue uses JWT_SECRET only).
+    """
+    for secret in (settings.JWT_SECRET, *settings.JWT_PREVIOUS_SECRETS):
+        if not secret:
+            continue
+        try:
+            return jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],  # pinned: "none" and other algorithms are refused
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.InvalidSignatureError:
+            continue  # perhaps signed with an older secret
+        except jwt.PyJWTError:  # malformed, expired, missing claims: no secret will fix that
+            return None
+    return None
 
 
 def set_token_cookie(response: HttpResponse, user: User) -> None:

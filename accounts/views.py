@@ -191,6 +191,7 @@ def password_view(request: HttpRequest) -> HttpResponse:
                 user=request.user,
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"],
+                ip=client_ip(request),
             )
         except ServiceError as error:
             form.apply_service_error(error)

@@ -44,6 +44,8 @@ if not JWT_SECRET:
     if not DEBUG:
         raise ImproperlyConfigured("JWT_SECRET must be set when DJANGO_DEBUG is off.")
     JWT_SECRET = SECRET_KEY
+# Secrets JWT_SECRET replaced: their tokens still verify, nothing new is signed with them.
+JWT_PREVIOUS_SECRETS = env_list("JWT_PREVIOUS_SECRETS")
 JWT_LIFETIME = timedelta(days=7)
 JWT_COOKIE_NAME = "jwt"
 JWT_COOKIE_SECURE = env_bool("JWT_COOKIE_SECURE", not DEBUG)
@@ -146,6 +148,8 @@ else:
     DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's own logins (the admin's) go through the same credential limiter as the API's.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LimitedModelBackend"]
 PASSWORD_HASHERS = [
     # bcrypt over a SHA-256 digest accepts any length (plain bcrypt 5 raises past 72 bytes).
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
@@ -180,7 +184,9 @@ WS_EVENTS_PER_SECOND = env_int("WS_EVENTS_PER_SECOND", 20)  # per user, all tabs
 WS_FLOOD_CLOSE_AFTER = env_int("WS_FLOOD_CLOSE_AFTER", 50)  # refused events in 10 s, then close
 
 # --- Limits -------------------------------------------------------------------------------------
-LOGIN_RATE_PER_ACCOUNT = env_int("LOGIN_RATE_PER_ACCOUNT", 5)  # failed attempts per window
+# Password checks (login, admin login, password change): accounts/limits.py, docs/AUTH.md.
+LOGIN_RATE_PER_ACCOUNT_IP = env_int("LOGIN_RATE_PER_ACCOUNT_IP", 5)  # failures per account+address
+LOGIN_RATE_PER_ACCOUNT = env_int("LOGIN_RATE_PER_ACCOUNT", 100)  # failures per account, any address
 LOGIN_RATE_PER_IP = env_int("LOGIN_RATE_PER_IP", 30)  # attempts per window
 LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 900)  # seconds
 SIGNUP_RATE_PER_IP = env_int("SIGNUP_RATE_PER_IP", 20)

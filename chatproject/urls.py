@@ -4,12 +4,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from accounts.admin import admin_login
 from chatproject.api import api
 
 admin.site.site_header = "Parley administration"
 admin.site.site_title = "Parley admin"
 
 urlpatterns = [
+    path("admin/login/", admin_login),  # the admin's own login view, with a 429 page when limited
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("accounts.urls")),

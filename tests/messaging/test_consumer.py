@@ -394,7 +394,7 @@ async def test_password_change_and_deactivation_close_sockets(open_socket, alice
 
     a, b = await open_socket(alice), await open_socket(bob)
     await database_sync_to_async(account_services.user_change_password)(
-        user=alice, current_password=PASSWORD, new_password="another-secret-9"
+        user=alice, current_password=PASSWORD, new_password="another-secret-9", ip="127.0.0.1"
     )
     assert await close_code(a) == realtime.CLOSE_UNAUTHORIZED
     await database_sync_to_async(account_services.user_set_active)(user=bob, active=False)
