@@ -116,7 +116,12 @@ def mongo(mongo_alias: str, monkeypatch: pytest.MonkeyPatch) -> Recorder:
         from bson import ObjectId
 
         rec.inserts.append((compiler.collection_name, docs))
-        return [(ObjectId(),) for _ in docs] if returning_fields else []
+        # Ids of the type the model's pk takes here (ObjectId under the Mongo settings).
+        if not returning_fields:
+            return []
+        if compiler.query.model._meta.pk.get_internal_type() == "ObjectIdAutoField":
+            return [(ObjectId(),) for _ in docs]
+        return [(n,) for n in range(1000, 1000 + len(docs))]
 
     def no_server(*args: object, **kwargs: object) -> None:
         raise AssertionError("a query tried to reach the MongoDB server")
@@ -177,6 +182,9 @@ def _builders() -> dict[str, Callable[[], Any]]:
         "page_after": lambda: selectors.message_page(after=cursor, **page),
         "cursor_exists": lambda: (
             selectors.conversation_qs(user_id=me.pk, other_id=other.pk).filter(pk=cursor).exists()
+        ),
+        "prev_id": lambda: selectors.message_prev_id(
+            unsaved(Message, 7, sender_id=me.pk, receiver_id=other.pk)
         ),
         "by_client_id": lambda: selectors.message_by_client_id_qs(
             sender_id=me.pk, client_id="c-1"
