@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as auth_router
 from chatproject.errors import ServiceError
+from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,13 @@ SERVER_ERROR = "Internal server error"
 REQUEST_TOO_LARGE = "Request body is too large"
 BAD_REQUEST = "Bad request"
 
-api = NinjaAPI(title="Parley API", version="1.0", docs_url="/docs", urls_namespace="api")
+api = NinjaAPI(
+    title="Parley API",
+    version="1.0",
+    docs_url="/docs",
+    urls_namespace="api",
+    parser=TextJsonParser(),
+)
 api.add_router("/auth/", auth_router)
 api.add_router("/messages/", messaging_router)
 
@@ -54,6 +61,8 @@ def on_invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ServiceError):  # Ninja wraps what the body parser raises
+        return on_service_error(request, exc.__cause__)
     return json_error(request, str(exc), exc.status_code)
 
 

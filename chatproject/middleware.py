@@ -1,11 +1,16 @@
-"""Site-wide HTTP protections: cross-site write refusal and the Content-Security-Policy."""
+"""Site-wide HTTP protections: cross-site write refusal, the Content-Security-Policy, and
+refusing query strings and form posts that aren't UTF-8 text."""
 
 from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
+from chatproject.text import INVALID_TEXT, NOT_TEXT, form_non_text
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CROSS_SITE_WRITE = "Forbidden - cross-site request refused"
 
@@ -67,3 +72,32 @@ class ContentSecurityPolicyMiddleware:
             return response  # Ninja's Swagger page loads its UI from a CDN with inline script.
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+class TextInputMiddleware:
+    """Refuse a query string or urlencoded form whose names or values aren't UTF-8, naming it.
+
+    This is the one place that can still see them: Django decodes both with errors="replace",
+    so by the time a form's clean() or a view runs, "%ED%A0%80" (an encoded lone surrogate) is
+    three innocent-looking U+FFFD and would be stored as such. One middleware covers every page,
+    form (admin included) and API query string. JSON bodies are checked where they are decoded,
+    by the API's parser (chatproject/text.py); multipart fields are left to Django's decoding.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        is_api = request.path.startswith("/api/")
+        field = form_non_text(request.META.get("QUERY_STRING", ""))
+        if field is None and not is_api and request.content_type == FORM_CONTENT_TYPE:
+            # Reading the body here is what request.POST would do next anyway.
+            field = form_non_text(request.body)
+        if field is None:
+            return self.get_response(request)
+        if is_api:
+            return JsonResponse(
+                {"message": INVALID_TEXT, "errors": {field: [NOT_TEXT]}}, status=400
+            )
+        context = {"status": 400, "message": f"{INVALID_TEXT}: {field}"}
+        return render(request, "error.html", context, status=400)

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "accounts.middleware.JWTCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its 400 page knows the user; nothing above reads query strings or bodies.
+    "chatproject.middleware.TextInputMiddleware",
 ]
 
 ROOT_URLCONF = "chatproject.urls"

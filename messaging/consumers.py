@@ -4,7 +4,6 @@ The protocol (events, close codes, limits) is documented in docs/REALTIME.md.
 """
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -17,6 +16,7 @@ from accounts.models import User
 from accounts.tokens import token_user
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
+from chatproject.text import InputError, json_input
 from messaging import realtime, services
 from messaging.presence import presence_flood_hit, presence_socket_close, presence_socket_open
 from messaging.ws_auth import scope_token
@@ -112,7 +112,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse()
             return
         try:
-            frame = json.loads(text_data)
+            frame = json_input(text_data, root="frame")
+        except InputError as exc:  # a lone surrogate, or nesting json would recurse into
+            await self._error(exc.message, exc.errors)
+            return
         except ValueError:
             frame = None
         if not isinstance(frame, dict) or not isinstance(frame.get("event"), str):
@@ -182,8 +185,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self._error(TOO_MANY_EVENTS)
 
-    async def _error(self, message: str) -> None:
-        await self.send_json({"event": "error", "data": {"message": message}})
+    async def _error(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        data: dict[str, Any] = {"message": message}
+        if errors:
+            data["errors"] = errors
+        await self.send_json({"event": "error", "data": data})
 
     # --- channel layer -> client (handlers for realtime.py's messages) -----------------------
 
