@@ -185,6 +185,14 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 8192)  # bigger client frames
 WS_EVENTS_PER_SECOND = env_int("WS_EVENTS_PER_SECOND", 20)  # per user, all tabs and processes
 WS_FLOOD_CLOSE_AFTER = env_int("WS_FLOOD_CLOSE_AFTER", 50)  # refused events in 10 s, then close
 
+# --- Hot path (docs/PERFORMANCE.md) -------------------------------------------------------------
+# Chat writes go through one thread per process with a persistent connection (group commit).
+DATABASE_WRITER_THREAD = env_bool("DATABASE_WRITER_THREAD", True)
+# Writes waiting for that thread before new sends are refused with 503 (overload, not loss).
+WRITER_QUEUE_MAX = env_int("WRITER_QUEUE_MAX", 500)
+# "Delivered" receipts are gathered this long per process and recorded together.
+RECEIPT_FLUSH_DELAY = float(os.environ.get("RECEIPT_FLUSH_DELAY", "").strip() or 0.05)
+
 # --- Limits -------------------------------------------------------------------------------------
 # Password checks (login, admin login, password change): accounts/limits.py, docs/AUTH.md.
 LOGIN_RATE_PER_ACCOUNT_IP = env_int("LOGIN_RATE_PER_ACCOUNT_IP", 5)  # failures per account+address

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from accounts.auth import cookie_auth
-from messaging import selectors, services
+from messaging import receipts, selectors, sending
 from messaging.schemas import ContactOut, MessageOut, ReadIn, ReadOut, SendIn, SentMessageOut
 
 router = Router(tags=["messages"], auth=cookie_auth)
@@ -31,7 +31,7 @@ def history(
 
 
 def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
-    message, created = services.message_send(
+    message, created = sending.message_send(
         sender=request.auth,
         receiver_id=user_id,
         text=body.text,
@@ -55,5 +55,5 @@ def send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
 
 @router.post("{user_id}/read", response=ReadOut)
 def read(request: HttpRequest, user_id: str, body: ReadIn) -> dict:
-    updated = services.messages_mark_read(reader=request.auth, other_id=user_id, up_to=body.upTo)
+    updated = receipts.messages_mark_read(reader=request.auth, other_id=user_id, up_to=body.upTo)
     return {"message": MARKED_READ, "updated": updated}

@@ -16,9 +16,10 @@ from accounts.models import User
 from accounts.tokens import token_user
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
+from chatproject.local_limits import local_windows
 from chatproject.text import InputError, json_input
-from messaging import realtime, services
-from messaging.presence import presence_flood_hit, presence_socket_close, presence_socket_open
+from messaging import realtime, receipts, sending
+from messaging.presence import presence_socket_close, presence_socket_open
 from messaging.ws_auth import scope_token
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ BINARY_FRAME = "Binary frames are not supported"
 UNKNOWN_EVENT = "Unknown event"
 BAD_TYPING = "typing needs data {to: <userId>, isTyping: true|false}"
 BAD_READ = "read needs data {with: <userId>, upTo: <messageId>}"
+BAD_SEND = "sendMessage needs data {to: <userId>, text: <text>, clientId: <1-64 characters>}"
+SEND_FAILED = "The message could not be stored, please retry"
 TOO_MANY_EVENTS = "Too many events: slow down (this one was dropped)"
 
 FLOOD_WINDOW = 10.0  # seconds over which refused events are counted towards a close
@@ -80,7 +83,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"event": "ready", "data": {"userId": self.user_id}})
         await self._send_online(change.online, change.version)
         # Messages that waited for this user have now reached one of their sockets.
-        await database_sync_to_async(services.messages_mark_delivered)(receiver=user)
+        await receipts.deliveries_on_connect(user.pk)
 
     async def disconnect(self, code: int) -> None:
         if self.user is None:
@@ -108,7 +111,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if len(text_data.encode()) > settings.WS_MAX_FRAME_BYTES:
             await self.close(code=realtime.CLOSE_TOO_BIG)
             return
-        if await presence_flood_hit(self.user_id) > settings.WS_EVENTS_PER_SECOND:
+        if local_windows.hit(
+            f"ws-events:{self.user_id}", limit=settings.WS_EVENTS_PER_SECOND, window=1
+        ):
             await self._refuse()
             return
         try:
@@ -121,13 +126,52 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(frame, dict) or not isinstance(frame.get("event"), str):
             await self._error(BAD_FRAME)
             return
-        handler = {"typing": self._on_typing, "read": self._on_read, "ping": self._on_ping}.get(
-            frame["event"]
-        )
+        handler = {
+            "sendMessage": self._on_send_message,
+            "typing": self._on_typing,
+            "read": self._on_read,
+            "ping": self._on_ping,
+        }.get(frame["event"])
         if handler is None:
             await self._error(UNKNOWN_EVENT)
             return
         await handler(frame.get("data"))
+
+    async def _on_send_message(self, data: Any) -> None:
+        """Store and announce a text message; this socket gets `messageSent` or `messageFailed`."""
+        client_id = data.get("clientId") if isinstance(data, dict) else None
+        if not isinstance(client_id, str) or not client_id.strip():
+            await self._send_failed(None, ServiceError(BAD_SEND, errors={"clientId": [BAD_SEND]}))
+            return
+        try:
+            sent = await sending.message_send_async(
+                sender_id=self.user.pk,
+                receiver_id=data.get("to"),
+                text=data.get("text"),
+                client_id=client_id,
+            )
+        except ServiceError as exc:
+            await self._send_failed(client_id, exc)
+            return
+        except Exception:  # the database failing: the client may retry with the same clientId
+            logger.exception("sendMessage failed")
+            await self._send_failed(client_id, ServiceError(SEND_FAILED, status=503, retry_after=1))
+            return
+        await self.send_json(
+            {"event": "messageSent", "data": {"clientId": client_id, "message": sent.payload}}
+        )
+
+    async def _send_failed(self, client_id: str | None, error: ServiceError) -> None:
+        data: dict[str, Any] = {
+            "clientId": client_id,
+            "status": error.status,
+            "message": error.message,
+        }
+        if error.errors:
+            data["errors"] = error.errors
+        if error.retry_after is not None:
+            data["retryAfter"] = error.retry_after
+        await self.send_json({"event": "messageFailed", "data": data})
 
     async def _on_ping(self, data: Any) -> None:
         await self.send_json({"event": "pong", "data": None})
@@ -168,9 +212,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._error(BAD_READ)
             return
         try:
-            await database_sync_to_async(services.messages_mark_read)(
-                reader=self.user, other_id=str(other), up_to=str(up_to)
-            )
+            await receipts.read_async(reader_pk=self.user.pk, other_id=str(other), up_to=str(up_to))
         except ServiceError as exc:
             await self._error(exc.message)
 
@@ -196,25 +238,26 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def chat_event(self, message: dict[str, Any]) -> None:
         if self.user is None or self.closing:
             return
-        frame = message["frame"]
-        if frame["event"] == "getOnlineUsers":
-            await self._send_online(frame["data"], message.get("version", 0))
-            return
-        await self.send_json(frame)
-        if frame["event"] == "newMessage":
-            await self._acknowledge(frame["data"])
+        await self.send(text_data=message["text"])  # serialised once by realtime.py
+        meta = message.get("meta")
+        if meta is not None and meta["receiverId"] == self.user_id and not meta["delivered"]:
+            # It reached a socket of its receiver: delivered (recorded with others, shortly).
+            pk = parse_pk(User, meta["senderId"]), self._message_pk(meta["id"])
+            if None not in pk:
+                receipts.delivery_noted(
+                    receiver_pk=self.user.pk, sender_pk=pk[0], message_pk=pk[1]
+                )
 
-    async def _acknowledge(self, message: dict[str, Any]) -> None:
-        """A message to this user reached this socket: it is delivered (the sender hears it)."""
-        if message.get("receiverId") != self.user_id or message.get("deliveredAt") is not None:
+    @staticmethod
+    def _message_pk(value: str) -> Any:
+        from messaging.models import Message
+
+        return parse_pk(Message, value)
+
+    async def chat_online(self, message: dict[str, Any]) -> None:
+        if self.user is None or self.closing:
             return
-        # Several tabs may all do this; the service only notifies when rows changed.
-        try:
-            await database_sync_to_async(services.messages_mark_delivered)(
-                receiver=self.user, up_to=message.get("_id")
-            )
-        except ServiceError:
-            logger.warning("could not mark message %s delivered", message.get("_id"))
+        await self._send_online(message["online"], message.get("version", 0))
 
     async def chat_close(self, message: dict[str, Any]) -> None:
         await self._close_code(message.get("code", realtime.CLOSE_UNAUTHORIZED))

@@ -45,9 +45,19 @@ def user_group(user_id: object) -> str:
     return f"user.{user_id}"
 
 
-def _frame(event: str, data: Any) -> dict[str, Any]:
-    # Round-trip through JSON now so a payload that can't be serialised fails where it's made.
-    return json.loads(json.dumps({"event": event, "data": data}, cls=DjangoJSONEncoder))
+def _event_message(event: str, data: Any) -> dict[str, Any]:
+    """The channel-layer message for one event: the frame already serialised, once for every
+    socket that will send it, and what the consumer needs to know about a new message."""
+    text = json.dumps({"event": event, "data": data}, cls=DjangoJSONEncoder)
+    message: dict[str, Any] = {"type": "chat.event", "event": event, "text": text}
+    if event == "newMessage":
+        message["meta"] = {
+            "id": data["_id"],
+            "senderId": data["senderId"],
+            "receiverId": data["receiverId"],
+            "delivered": data.get("deliveredAt") is not None,
+        }
+    return message
 
 
 async def _group_send_async(group: str, message: dict[str, Any]) -> bool:
@@ -68,12 +78,12 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
 
 def notify_users(user_ids: Iterable[object], event: str, data: Any) -> None:
     """Send `{"event": event, "data": data}` to every socket of each user, after commit."""
-    frame = _frame(event, data)
+    message = _event_message(event, data)
     groups = sorted({user_group(uid) for uid in user_ids})
 
     def send() -> None:
         for group in groups:
-            _group_send(group, {"type": "chat.event", "frame": frame})
+            _group_send(group, message)
 
     transaction.on_commit(send)
 
@@ -87,9 +97,9 @@ def user_sockets_close(*, user_id: object, code: int = CLOSE_UNAUTHORIZED) -> No
 
 async def notify_users_now(user_ids: Iterable[object], event: str, data: Any) -> None:
     """Like notify_users, at once (typing indicators: no database write to wait for)."""
-    frame = _frame(event, data)
+    message = _event_message(event, data)
     for group in sorted({user_group(uid) for uid in user_ids}):
-        await _group_send_async(group, {"type": "chat.event", "frame": frame})
+        await _group_send_async(group, message)
 
 
 @dataclass
@@ -108,7 +118,7 @@ _outboxes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnlineListOutb
 
 
 async def _send_online_list(online: list[str], version: int) -> None:
-    message = {"type": "chat.event", "frame": _frame("getOnlineUsers", online), "version": version}
+    message = {"type": "chat.online", "online": online, "version": version}
     await _group_send_async(ONLINE_GROUP, message)
 
 

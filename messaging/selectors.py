@@ -102,6 +102,12 @@ def undelivered_qs(*, receiver_id: Any, up_to: Any = None) -> QuerySet[Message]:
     return qs.filter(pk__lte=up_to) if up_to is not None else qs
 
 
+def undelivered_from_qs(*, receiver_id: Any, sender_id: Any, up_to: Any) -> QuerySet[Message]:
+    return Message.objects.filter(
+        receiver_id=receiver_id, delivered_at__isnull=True, sender_id=sender_id, pk__lte=up_to
+    )
+
+
 def undelivered_by_sender_qs(*, receiver_id: Any, up_to: Any = None) -> QuerySet:
     """Per sender, the newest message to `receiver_id` not yet delivered."""
     return (

@@ -17,6 +17,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
 ]
 
+# Chat writes run inline in the caller's thread and transaction, so the test transaction sees them;
+# tests of the writer thread itself turn it on (tests/messaging/test_writer.py).
+DATABASE_WRITER_THREAD = False
+
 # Static files are served from the source folders in tests (no collectstatic run needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -31,7 +31,7 @@ from django_mongodb_backend.compiler import SQLInsertCompiler, SQLUpdateCompiler
 from django_mongodb_backend.query import MongoQuery
 
 from accounts.models import User
-from messaging import selectors, services
+from messaging import receipts, selectors, sending, services
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin, ReceiptFilter
 from messaging.models import Message
 
@@ -316,7 +316,7 @@ def test_compiles_sending(routed: Recorder, db) -> None:  # noqa: ANN001
     me, bob = unsaved(User, 1), unsaved(User, 2, full_name="Bob", email="b@example.com")
     routed.rows[USERS] = [document(bob)]
 
-    message, created = services.message_send(
+    message, created = sending.message_send(
         sender=me, receiver_id=str(bob.pk), text="hello", image=None, client_id="c-1"
     )
 
@@ -332,9 +332,9 @@ def test_compiles_receipts(routed: Recorder, db) -> None:  # noqa: ANN001
     routed.rows[USERS] = [document(bob)]
     routed.rows[MESSAGES] = [{"sender_id": bob.pk, "last_id": fake_pk(Message, 9)}]
 
-    assert services.messages_mark_delivered(receiver=me) == 1
+    assert receipts.messages_mark_delivered(receiver=me) == 1
     assert (
-        services.messages_mark_read(reader=me, other_id=str(bob.pk), up_to=str(fake_pk(Message, 9)))
+        receipts.messages_mark_read(reader=me, other_id=str(bob.pk), up_to=str(fake_pk(Message, 9)))
         == 1
     )
 

@@ -4,8 +4,8 @@ import pytest
 
 from messaging.api import MARKED_READ
 from messaging.models import Message
+from messaging.receipts import UP_TO_REQUIRED
 from messaging.selectors import MESSAGE_NOT_FOUND, USER_NOT_FOUND
-from messaging.services import UP_TO_REQUIRED
 from tests.accounts.conftest import ISO_UTC
 
 

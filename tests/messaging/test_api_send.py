@@ -5,10 +5,10 @@ import re
 import pytest
 
 from chatproject.images import NOT_AN_IMAGE, TOO_LARGE
-from messaging import selectors, services
+from messaging import selectors, sending
 from messaging.models import Message
 from messaging.selectors import USER_NOT_FOUND
-from messaging.services import (
+from messaging.sending import (
     CLIENT_ID_INVALID,
     EMPTY_MESSAGE,
     NOT_YOURSELF,
@@ -240,10 +240,10 @@ def test_sending_needs_login(api, bob):  # noqa: ANN001
 
 def test_service_returns_created_flag(alice, bob):  # noqa: ANN001
     """message_send: (message, True) first, (same message, False) for the same clientId."""
-    first, created = services.message_send(
+    first, created = sending.message_send(
         sender=alice, receiver_id=str(bob.pk), text="hi", image=None, client_id="z"
     )
-    again, created_again = services.message_send(
+    again, created_again = sending.message_send(
         sender=alice, receiver_id=str(bob.pk), text="hi", image=None, client_id="z"
     )
     assert created is True and created_again is False

@@ -203,7 +203,7 @@ async def test_a_message_reaches_every_tab_of_both_people_and_nobody_else(
 
 async def test_a_message_sent_by_the_service_reaches_both_people(open_socket, alice, bob):
     """Any code path that sends (REST, admin, commands) goes through the same announcement."""
-    from messaging.services import message_send
+    from messaging.sending import message_send
 
     a, b = await open_socket(alice), await open_socket(bob)
     message, created = await database_sync_to_async(message_send)(
@@ -353,7 +353,7 @@ async def test_ping_gets_pong(open_socket, alice):
         ("not json", BAD_FRAME),
         ("[1, 2]", BAD_FRAME),
         ('{"data": 1}', BAD_FRAME),
-        ('{"event": "sendMessage", "data": {}}', UNKNOWN_EVENT),
+        ('{"event": "deleteEverything", "data": {}}', UNKNOWN_EVENT),
     ],
 )
 async def test_bad_frames_get_an_error_event_not_a_close(open_socket, alice, raw, message):

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 
 from chatproject.errors import ServiceError
-from messaging import selectors, services
+from messaging import receipts, selectors, sending, services
 from messaging.models import Message
 from messaging.selectors import MESSAGE_NOT_FOUND
 from tests.accounts.conftest import ISO_UTC
@@ -19,7 +19,7 @@ def test_mark_delivered_tells_each_sender_once(make_user, alice, bob, make_messa
     to_bob = make_message(alice, bob, "not for alice")
 
     with sent_events() as events:
-        changed = services.messages_mark_delivered(receiver=alice)
+        changed = receipts.messages_mark_delivered(receiver=alice)
 
     assert changed == 3
     assert not Message.objects.filter(receiver=alice, delivered_at__isnull=True).exists()
@@ -37,8 +37,8 @@ def test_mark_delivered_twice_announces_once(alice, bob, make_message, sent_even
     """A second tab doing the same finds nothing left and stays quiet."""
     make_message(bob, alice, "hi")
     with sent_events() as events:
-        assert services.messages_mark_delivered(receiver=alice) == 1
-        assert services.messages_mark_delivered(receiver=alice) == 0
+        assert receipts.messages_mark_delivered(receiver=alice) == 1
+        assert receipts.messages_mark_delivered(receiver=alice) == 0
     assert len(events) == 1
 
 
@@ -47,7 +47,7 @@ def test_mark_delivered_up_to(alice, bob, make_message):  # noqa: ANN001
     first = make_message(bob, alice, "1")
     later = make_message(bob, alice, "2")
 
-    assert services.messages_mark_delivered(receiver=alice, up_to=str(first.pk)) == 1
+    assert receipts.messages_mark_delivered(receiver=alice, up_to=str(first.pk)) == 1
 
     assert Message.objects.get(pk=first.pk).delivered_at is not None
     assert Message.objects.get(pk=later.pk).delivered_at is None
@@ -55,13 +55,13 @@ def test_mark_delivered_up_to(alice, bob, make_message):  # noqa: ANN001
 
 def test_mark_delivered_with_nothing_waiting(alice, sent_events):  # noqa: ANN001
     with sent_events() as events:
-        assert services.messages_mark_delivered(receiver=alice) == 0
+        assert receipts.messages_mark_delivered(receiver=alice) == 0
     assert events == []
 
 
 def test_mark_delivered_malformed_up_to(alice):  # noqa: ANN001
     with pytest.raises(ServiceError) as caught:
-        services.messages_mark_delivered(receiver=alice, up_to="not-an-id")
+        receipts.messages_mark_delivered(receiver=alice, up_to="not-an-id")
     assert caught.value.status == 404 and caught.value.message == MESSAGE_NOT_FOUND
 
 
@@ -70,7 +70,7 @@ def test_nothing_is_announced_when_the_transaction_rolls_back(alice, bob, sent_e
     if not connection.features.supports_transactions:
         pytest.skip("MongoDB: Django's atomic() commits each write as it happens")
     with sent_events() as events, pytest.raises(RuntimeError), transaction.atomic():
-        services.message_send(
+        sending.message_send(
             sender=alice, receiver_id=str(bob.pk), text="hi", image=None, client_id=None
         )
         raise RuntimeError("the surrounding work failed")
@@ -82,10 +82,10 @@ def test_mark_read_service(alice, bob, make_message):  # noqa: ANN001
     """The consumer's `read` event: same rules as the REST endpoint."""
     message = make_message(bob, alice, "hi")
     assert (
-        services.messages_mark_read(reader=alice, other_id=str(bob.pk), up_to=str(message.pk)) == 1
+        receipts.messages_mark_read(reader=alice, other_id=str(bob.pk), up_to=str(message.pk)) == 1
     )
     with pytest.raises(ServiceError) as caught:
-        services.messages_mark_read(reader=bob, other_id=str(alice.pk), up_to="bogus")
+        receipts.messages_mark_read(reader=bob, other_id=str(alice.pk), up_to="bogus")
     assert caught.value.status == 404
 
 

@@ -1,0 +1,177 @@
+"""`sendMessage` over the WebSocket: same rules as REST, an answer on the sending socket."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from messaging import sending
+from messaging.consumers import BAD_SEND
+from messaging.models import Message
+from messaging.selectors import USER_NOT_FOUND
+from messaging.sending import EMPTY_MESSAGE, NOT_YOURSELF, TEXT_TOO_LONG, TOO_MANY_MESSAGES
+from tests.messaging.test_consumer import drain, events_within, next_event, send_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def send(socket, to, text: str = "hi", client_id: str | None = "c-1", **extra) -> None:  # noqa: ANN001
+    data = {"to": str(to.pk) if hasattr(to, "pk") else to, "text": text, **extra}
+    if client_id is not None:
+        data["clientId"] = client_id
+    await send_event(socket, "sendMessage", data)
+
+
+async def rows() -> int:
+    return await database_sync_to_async(Message.objects.count)()
+
+
+async def test_a_sent_message_is_answered_stored_and_reaches_every_tab_of_both(
+    open_socket, alice, bob
+):
+    """The sending socket gets `messageSent`; every socket of both people gets `newMessage`."""
+    sender, other_tab = await open_socket(alice), await open_socket(alice)
+    receivers = [await open_socket(bob), await open_socket(bob)]
+    for socket in [sender, other_tab, *receivers]:
+        await drain(socket)
+
+    await send(sender, bob, "over the socket", client_id="ws-1")
+
+    answer = await next_event(sender, "messageSent")
+    message = answer["message"]
+    assert answer["clientId"] == "ws-1"
+    assert (message["text"], message["clientId"], message["prevId"]) == (
+        "over the socket",
+        "ws-1",
+        None,
+    )
+    assert (message["senderId"], message["receiverId"]) == (str(alice.pk), str(bob.pk))
+    for socket in [sender, other_tab, *receivers]:
+        assert (await next_event(socket, "newMessage"))["_id"] == message["_id"]
+    assert await rows() == 1
+
+
+async def test_a_retried_client_id_is_answered_with_the_first_message_and_not_announced(
+    open_socket, alice, bob
+):
+    a, b = await open_socket(alice), await open_socket(bob)
+    await send(a, bob, "once", client_id="same")
+    first = (await next_event(a, "messageSent"))["message"]
+    await next_event(b, "newMessage")
+    await drain(b)
+
+    await send(a, bob, "once, again", client_id="same")
+
+    again = (await next_event(a, "messageSent"))["message"]
+    assert again["_id"] == first["_id"] and again["text"] == "once"
+    assert await events_within(b) == []
+    assert await rows() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "sentence"),
+    [
+        ({"text": "no id", "client_id": None}, 400, BAD_SEND),
+        ({"text": "   "}, 400, EMPTY_MESSAGE),
+        ({"text": "x" * 5001}, 400, TEXT_TOO_LONG),
+        ({"text": "who?", "to": "999999"}, 404, USER_NOT_FOUND),
+        ({"text": "who?", "to": "not-an-id"}, 404, USER_NOT_FOUND),
+        ({"text": "me", "to": "self"}, 400, NOT_YOURSELF),
+    ],
+)
+async def test_a_refused_send_gets_message_failed_and_stores_nothing(
+    open_socket, alice, bob, data, status, sentence
+):
+    a = await open_socket(alice)
+    await drain(a)
+    to = {"self": alice}.get(data.get("to"), data.get("to", bob))
+    await send(a, to, data["text"], client_id=data.get("client_id", "c-9"))
+
+    failed = await next_event(a, "messageFailed")
+    assert (failed["status"], failed["message"]) == (status, sentence)
+    assert await rows() == 0
+    await send_event(a, "ping")  # the socket stays usable
+    assert await next_event(a, "pong") is None
+
+
+async def test_sending_too_fast_is_refused_with_retry_advice_but_a_retry_is_answered(
+    open_socket, settings, alice, bob
+):
+    """Over the per-user limit: 429 with retryAfter; a clientId already stored still answers."""
+    settings.MESSAGE_RATE_PER_USER = 2
+    a = await open_socket(alice)
+    for n in range(2):
+        await send(a, bob, f"m{n}", client_id=f"c{n}")
+        await next_event(a, "messageSent")
+
+    await send(a, bob, "one too many", client_id="c2")
+    refused = await next_event(a, "messageFailed")
+    assert (refused["status"], refused["message"]) == (429, TOO_MANY_MESSAGES)
+    assert refused["retryAfter"] >= 1 and refused["clientId"] == "c2"
+
+    await send(a, bob, "m0", client_id="c0")
+    assert (await next_event(a, "messageSent"))["message"]["text"] == "m0"
+    assert await rows() == 2
+
+
+async def test_a_full_writer_queue_refuses_with_503_and_retry_advice(
+    open_socket, settings, alice, bob, monkeypatch
+):
+    """Past capacity a send is refused, never silently dropped."""
+    from messaging import writer
+
+    def busy(func, *args):  # noqa: ANN001, ANN202
+        raise writer.WriterBusy("full")
+
+    monkeypatch.setattr(sending, "awrite", busy)
+    a = await open_socket(alice)
+    await send(a, bob, "in a rush", client_id="busy-1")
+
+    failed = await next_event(a, "messageFailed")
+    assert (failed["status"], failed["retryAfter"]) == (503, sending.BUSY_RETRY_AFTER)
+    assert await rows() == 0
+
+
+async def test_the_store_job_costs_four_statements(open_socket, alice, bob, monkeypatch):
+    """Receiver check, insert, and one predecessor lookup per direction (savepoints aside)."""
+    captured: list[str] = []
+    store = sending.message_store
+
+    def counted(*args):  # noqa: ANN002, ANN202
+        with CaptureQueriesContext(connection) as queries:
+            result = store(*args)
+        captured.extend(q["sql"] for q in queries.captured_queries)
+        return result
+
+    monkeypatch.setattr(sending, "message_store", counted)
+    a = await open_socket(alice)
+    await send(a, bob, "counted", client_id="q-1")
+    await next_event(a, "messageSent")
+
+    statements = [sql for sql in captured if "SAVEPOINT" not in sql]
+    assert len(statements) == 4, statements
+
+
+async def test_deliveries_are_recorded_together_and_the_sender_hears_the_newest(
+    open_socket, settings, alice, bob
+):
+    """Many messages reaching Bob's sockets make one receipt per flush, up to the newest."""
+    settings.RECEIPT_FLUSH_DELAY = 0.3
+    a, b1, b2 = await open_socket(alice), await open_socket(bob), await open_socket(bob)
+    for socket in (a, b1, b2):
+        await drain(socket)
+
+    ids = []
+    for n in range(5):
+        await send(a, bob, f"burst {n}", client_id=f"b{n}")
+        ids.append((await next_event(a, "messageSent"))["message"]["_id"])
+
+    receipt = await next_event(a, "messagesDelivered", until=lambda r: r["upTo"] == ids[-1])
+    assert receipt["userId"] == str(bob.pk)
+    delivered = await database_sync_to_async(
+        lambda: Message.objects.filter(delivered_at__isnull=False).count()
+    )()
+    assert delivered == 5
+    # Two tabs and five messages, one flush: the sender heard it once or twice, not ten times.
+    later = [e for e in await events_within(a, 0.5) if e == "messagesDelivered"]
+    assert len(later) <= 1
