@@ -1,13 +1,15 @@
 """The error body every API endpoint answers with, for the OpenAPI document."""
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ErrorOut(Schema):
     """What went wrong, in a sentence; `errors` names the fields at fault, when there are any."""
 
-    message: str
-    errors: dict[str, list[str]] | None = None
+    message: str = Field(examples=["Invalid email format"])
+    errors: dict[str, list[str]] | None = Field(
+        default=None, examples=[{"email": ["Invalid email format"]}]
+    )
 
 
 def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # Swagger UI for /api/docs from its bundled static files, not a CDN
     "accounts",
     "messaging",
 ]
