@@ -129,6 +129,7 @@ def test_every_operation_documents_the_errors_it_can_answer(schema):
 
 
 def test_the_error_schema_is_message_and_optional_field_errors(schema):
+    """ErrorOut: a required `message` sentence and optional per-field `errors`."""
     error = schema["components"]["schemas"]["ErrorOut"]
     assert error["required"] == ["message"]
     assert set(error["properties"]) == {"message", "errors"}
