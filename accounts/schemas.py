@@ -26,7 +26,9 @@ class ThemeIn(Schema):
     theme: str | None = None
 
 
-class MessageOut(Schema):
+class LogoutOut(Schema):
+    """The logout confirmation (not a chat message: that is messaging's MessageOut)."""
+
     message: str
 
 

@@ -19,11 +19,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.db import database_sync_to_async  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.patches import install  # noqa: E402
+from chatproject.origin import WebsocketOriginValidator  # noqa: E402
 from messaging import realtime  # noqa: E402
 from messaging.consumers import ChatConsumer  # noqa: E402
 
@@ -66,6 +66,6 @@ class RelayConsumer(ChatConsumer):
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter([path("ws/", RelayConsumer.as_asgi())])),
+        "websocket": WebsocketOriginValidator(URLRouter([path("ws/", RelayConsumer.as_asgi())])),
     }
 )

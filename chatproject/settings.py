@@ -8,6 +8,8 @@ from urllib.parse import urlparse
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from chatproject.production import production_settings_check
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
 
@@ -51,6 +53,11 @@ JWT_COOKIE_NAME = "jwt"
 JWT_COOKIE_SECURE = env_bool("JWT_COOKIE_SECURE", not DEBUG)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if not DEBUG:  # placeholder secrets or "*" hosts stop start-up (docs/AUTH.md, Production)
+    production_settings_check(
+        secrets={"DJANGO_SECRET_KEY": SECRET_KEY, "JWT_SECRET": JWT_SECRET},
+        allowed_hosts=ALLOWED_HOSTS,
+    )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 PORT = env_int("PORT", 8000)
 
@@ -77,6 +84,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # Swagger UI for /api/docs from its bundled static files, not a CDN
     "accounts",
     "messaging",
 ]

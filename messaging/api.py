@@ -4,20 +4,41 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from accounts.auth import cookie_auth
+from chatproject.schemas import error_responses
 from messaging import receipts, selectors, sending
 from messaging.schemas import ContactOut, MessageOut, ReadIn, ReadOut, SendIn, SentMessageOut
 
 router = Router(tags=["messages"], auth=cookie_auth)
 
 MARKED_READ = "Messages marked as read"
+SEND_ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
+SEND_DESCRIPTION = (
+    "`text` and/or `image` (a data URL or base64). 201 for a new message; 200 when a retried"
+    " `clientId` returns the first one, so a retry never duplicates. 429 (with `Retry-After`)"
+    " when sending too fast; 503 when image storage is unavailable."
+)
 
 
-@router.get("users", response=list[ContactOut], by_alias=True)
+@router.get(
+    "users",
+    response={200: list[ContactOut], **error_responses(401)},
+    by_alias=True,
+    summary="List the other people, with unread counts",
+    description="Every other active user with `unreadCount` and `lastMessage`, most recent"
+    " conversation first.",
+)
 def users(request: HttpRequest) -> list[dict]:
     return selectors.user_contacts(user=request.auth)
 
 
-@router.get("{user_id}", response=list[MessageOut], by_alias=True)
+@router.get(
+    "{user_id}",
+    response={200: list[MessageOut], **error_responses(400, 401, 404)},
+    by_alias=True,
+    summary="Read the conversation with a user",
+    description="The newest `limit` messages (1-100, default 50), oldest first; `before=<id>`"
+    " pages back, `after=<id>` catches up (not both: 400). 404 for an unknown user or cursor.",
+)
 def history(
     request: HttpRequest,
     user_id: str,
@@ -43,17 +64,35 @@ def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
 
 
 # The old README documented `send/<id>`, the old client posts to `<id>`: both are served.
-@router.post("send/{user_id}", response={200: SentMessageOut, 201: SentMessageOut}, by_alias=True)
+@router.post(
+    "send/{user_id}",
+    response={200: SentMessageOut, 201: SentMessageOut, **SEND_ERRORS},
+    by_alias=True,
+    summary="Send a message to a user (older path)",
+    description=SEND_DESCRIPTION,
+)
 def send_legacy(request: HttpRequest, user_id: str, body: SendIn) -> Status:
     return _send(request, user_id, body)
 
 
-@router.post("{user_id}", response={200: SentMessageOut, 201: SentMessageOut}, by_alias=True)
+@router.post(
+    "{user_id}",
+    response={200: SentMessageOut, 201: SentMessageOut, **SEND_ERRORS},
+    by_alias=True,
+    summary="Send a message to a user",
+    description=SEND_DESCRIPTION,
+)
 def send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
     return _send(request, user_id, body)
 
 
-@router.post("{user_id}/read", response=ReadOut)
+@router.post(
+    "{user_id}/read",
+    response={200: ReadOut, **error_responses(400, 401, 403, 404, 413)},
+    summary="Mark a conversation read up to a message",
+    description="Marks the user's messages to you read (and delivered) up to `upTo`, which must"
+    " be a message of this conversation (404 otherwise); they hear `messagesRead`.",
+)
 def read(request: HttpRequest, user_id: str, body: ReadIn) -> dict:
     updated = receipts.messages_mark_read(reader=request.auth, other_id=user_id, up_to=body.upTo)
     return {"message": MARKED_READ, "updated": updated}

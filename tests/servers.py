@@ -28,7 +28,7 @@ How to use (everything is a context manager and cleans up after itself, even on 
   store: `.call(method, path, body)` -> `(status, json)`, `.signup()`, `.login()`, `.jwt`,
   `.ws_headers()`.
 - `ws_connect(server, session, **kwargs)`: a `websockets` client connection to `server.ws_url`
-  carrying the session's cookie and a same-origin `Origin`.
+  carrying the session's cookie and that server's own `Origin` (the session may be another's).
 
 Processes run in their own process group and are killed at interpreter exit if a test forgot.
 Logs go to a temporary directory removed at exit (pass `log_dir=` to keep them somewhere, or set
@@ -385,11 +385,14 @@ def ws_connect(server: DaphneServer, session: HttpSession, **kwargs: Any) -> Any
     from websockets.asyncio.client import connect
 
     headers = session.ws_headers()
+    headers.pop("Origin")
     kwargs.setdefault("open_timeout", 10)
-    # proxy=None: never route loopback through a proxy from the environment.
+    # proxy=None: never route loopback through a proxy from the environment. The Origin is the
+    # server's own: processes on other ports stand for one site behind one proxy, and the origin
+    # check compares the port too.
     return connect(
         server.ws_url,
-        origin=headers.pop("Origin"),
+        origin=server.origin,
         additional_headers=headers,
         proxy=None,
         **kwargs,

@@ -7,6 +7,7 @@ python-dotenv from filling it from `.env`).
 """
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from accounts.checks import JWT_SECRET_IS_SECRET_KEY, JWT_SECRET_WEAK
+from chatproject.production import ALLOWED_HOSTS_WILDCARD, PLACEHOLDER_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTROLLED = (
@@ -128,6 +130,57 @@ def test_production_refuses_to_start_without_secrets(missing, complaint):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert complaint in result.stderr
+
+
+def env_example_value(name: str) -> str:
+    """The (commented-out) value `.env.example` shows for `name`."""
+    text = (ROOT / ".env.example").read_text()
+    match = re.search(rf"^#?\s*{name}=(\S+)", text, re.MULTILINE)
+    assert match, f"{name} is not in .env.example"
+    return match.group(1)
+
+
+SECRETS = ("DJANGO_SECRET_KEY", "JWT_SECRET")
+PLACEHOLDERS = [
+    *((name, env_example_value(name)) for name in SECRETS),  # copied as they are
+    ("DJANGO_SECRET_KEY", "CHANGE_ME_0123456789abcdefghijklmnopqrstuvwxyz"),  # padded to pass W009
+    ("JWT_SECRET", "please-changeme-" + "x7Kq" * 10),
+    ("JWT_SECRET", "replace-me-with-a-long-random-string-0123456789"),
+    ("DJANGO_SECRET_KEY", "django-insecure-" + "a1b2c3d4e5" * 5),  # startproject's dev key
+]
+
+
+@pytest.mark.parametrize(("name", "value"), PLACEHOLDERS)
+def test_production_refuses_to_start_with_placeholder_secrets(name, value):
+    """With debug off, a secret left as the .env.example placeholder stops start-up, naming it."""
+    result = run(["-c", "import django; django.setup()"], production_env(**{name: value}))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert PLACEHOLDER_SECRET.format(name=name) in result.stderr
+    assert value not in result.stderr  # the message never echoes a secret
+
+
+def test_debug_mode_accepts_the_env_example_placeholders():
+    """A developer who copies .env.example as it is can still run the app with debug on."""
+    env = production_env(DJANGO_DEBUG="1", **{name: env_example_value(name) for name in SECRETS})
+    result = run(["-c", "import django; django.setup()"], env)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("hosts", ["*", "chat.example.com,*"])
+def test_production_refuses_to_start_with_any_host_allowed(hosts):
+    """`DJANGO_ALLOWED_HOSTS=*` with debug off stops start-up: any Host header would be accepted."""
+    result = manage("check", env=production_env(DJANGO_ALLOWED_HOSTS=hosts))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert ALLOWED_HOSTS_WILDCARD in result.stderr
+
+
+def test_debug_mode_may_allow_any_host():
+    """Developers may still use `*` (phones on the LAN, tunnels) while debugging."""
+    env = production_env(DJANGO_DEBUG="1", DJANGO_ALLOWED_HOSTS="*")
+    result = manage("check", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_cookie_security_follows_debug():

@@ -81,7 +81,8 @@ def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
 
 # --- Realtime helper fixtures (WebSocket consumer, presence) ------------------------------------
 
-WS_ORIGIN = "http://localhost"
+WS_HOST = "localhost"
+WS_ORIGIN = f"http://{WS_HOST}"  # the page's origin: the same scheme, host and port as the socket
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +122,7 @@ async def open_socket() -> Any:
     ) -> WebsocketCommunicator:
         if token is default:
             token = token_issue(user) if user is not None else None
-        headers = []
+        headers = [(b"host", WS_HOST.encode())]
         if origin is not None:
             headers.append((b"origin", origin.encode()))
         if token is not None:
