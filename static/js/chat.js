@@ -43,6 +43,7 @@ const composer = new Composer({
   onTyping: (peerId, isTyping) => socket.send("typing", { to: peerId, isTyping }),
 });
 const outbox = new Outbox(store, {
+  socket,
   onChange: (peerId, { own }) => {
     // Our own send's answer names its predecessor too: it can reveal a lost frame.
     if (store.conversation(peerId).link()) onGap(peerId);

@@ -1,18 +1,86 @@
 // Sending: the message shows at once (optimistic) with a clientId; sends go out one at a time
 // so they keep their order; offline sends wait for the connection; a failed send can be
 // retried with the same clientId, which the server answers with the first copy (no duplicate).
+// Text goes over the open WebSocket (`sendMessage`, answered by `messageSent`/`messageFailed`);
+// pictures, and any send the socket can't answer, go over REST with the same clientId.
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
 import { newClientId } from "./ids.js";
 
+const SOCKET_ANSWER_WITHIN = 10_000; // ms; then the same clientId goes over REST (no duplicate)
+
 export class Outbox {
-  constructor(store, { onChange }) {
+  constructor(store, { onChange, socket = null }) {
     this.store = store;
     this.onChange = onChange; // (peerId, {own}) -> re-render
+    this.socket = socket;
     this.chain = Promise.resolve();
     this.waiting = []; // messages held until the connection is back, oldest first
     this.retryTimer = null;
     this.retryAttempt = 0;
+    this.answers = new Map(); // clientId -> {resolve, reject} for sends over the socket
+    if (socket) {
+      socket.addEventListener("messageSent", (event) => this.#answer(event.detail, null));
+      socket.addEventListener("messageFailed", (event) => this.#answer(null, event.detail));
+      socket.addEventListener("close", () => this.#dropAnswers());
+    }
+  }
+
+  #answer(sent, failed) {
+    const clientId = (sent || failed || {}).clientId;
+    const waiter = clientId && this.answers.get(clientId);
+    if (!waiter) return;
+    this.answers.delete(clientId);
+    if (sent) waiter.resolve(sent.message);
+    else {
+      const error = new ApiError(failed.message || "Not sent.", failed.status || 400, failed);
+      error.retryAfter = failed.retryAfter;
+      waiter.reject(error);
+    }
+  }
+
+  /** The socket closed: its unanswered sends may or may not be stored; REST will tell. */
+  #dropAnswers() {
+    for (const waiter of this.answers.values()) waiter.reject(new ApiError("socket closed", 0));
+    this.answers.clear();
+  }
+
+  /** Send text over the socket; resolves with the stored message, rejects with ApiError. */
+  #overSocket(message) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.answers.delete(message.clientId);
+        reject(new ApiError("no answer", 0));
+      }, SOCKET_ANSWER_WITHIN);
+      const done = (fn) => (value) => {
+        clearTimeout(timer);
+        fn(value);
+      };
+      this.answers.set(message.clientId, { resolve: done(resolve), reject: done(reject) });
+      const sent = this.socket.send("sendMessage", {
+        to: message.receiverId,
+        text: message.text,
+        clientId: message.clientId,
+      });
+      if (!sent) this.#answer(null, { clientId: message.clientId, status: 0, message: "closed" });
+    });
+  }
+
+  async #deliver(message) {
+    if (!message.localImage && this.socket && this.socket.isOpen) {
+      try {
+        return await this.#overSocket(message);
+      } catch (error) {
+        // Refused for a reason REST would give too: don't ask twice. Otherwise (no answer,
+        // socket gone) REST settles it; the clientId makes a double send impossible.
+        if (!error.isNetwork) throw error;
+      }
+    }
+    return api("POST", `/api/messages/send/${encodeURIComponent(message.receiverId)}`, {
+      text: message.text,
+      image: message.localImage,
+      clientId: message.clientId,
+    });
   }
 
   send(peerId, { text, image }) {
@@ -75,16 +143,16 @@ export class Outbox {
       return;
     }
     try {
-      const saved = await api("POST", `/api/messages/send/${encodeURIComponent(message.receiverId)}`, {
-        text: message.text,
-        image: message.localImage,
-        clientId: message.clientId,
-      });
+      const saved = await this.#deliver(message);
       this.retryAttempt = 0;
       this.store.applyMessage(saved);
       this.onChange(message.receiverId, {});
     } catch (error) {
-      if (!error.isNetwork) this.#set(message, { status: "failed", error: error.message });
+      if (error.status === 503) {
+        // The server is busy, not refusing: keep it queued and try again when it says.
+        this.#hold(message, { status: "queued" });
+        this.#retryLater((error.retryAfter || 1) * 1000);
+      } else if (!error.isNetwork) this.#set(message, { status: "failed", error: error.message });
       else if (!navigator.onLine) this.#hold(message);
       else {
         // Online but unreachable (server restarting?): say so, and try again by itself
@@ -96,9 +164,9 @@ export class Outbox {
   }
 
   /** Try the held messages again after a growing pause (the socket coming back also does). */
-  #retryLater() {
+  #retryLater(after = null) {
     if (this.retryTimer) return;
-    const delay = Math.min(30_000, 1_000 * 2 ** this.retryAttempt);
+    const delay = after ?? Math.min(30_000, 1_000 * 2 ** this.retryAttempt);
     this.retryAttempt += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

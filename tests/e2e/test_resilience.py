@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Route, WebSocketRoute, expect
 
 from tests.servers import HttpSession
 
@@ -101,26 +101,60 @@ def test_offline_side_gets_exactly_the_missed_messages_and_its_queued_send(peopl
     expect(bob.bubble("missed three")).to_have_attribute("data-status", "read")
 
 
+def _socket_without_sends(ws: WebSocketRoute) -> None:
+    """A socket that drops whenever the page sends a message on it: sends fall back to REST."""
+    server = ws.connect_to_server()
+
+    def from_page(message: str | bytes) -> None:
+        if isinstance(message, str) and '"sendMessage"' in message:
+            ws.close(code=4000)
+            return
+        server.send(message)
+
+    ws.on_message(from_page)
+    server.on_message(ws.send)
+
+
 def test_failed_send_is_marked_and_retried_without_duplicates(people):
     alice, bob = people("Alice Martin"), people("Bob Okafor")
     alice.signup()
     bob.signup()
+    alice.page.route_web_socket("**/ws/", _socket_without_sends)  # the REST path is tested
+    alice.page.reload()
     alice.open_chat("Bob Okafor")
     bob.open_chat("Alice Martin")
 
-    def unavailable(route: Route) -> None:
-        route.fulfill(status=503, json={"message": "Parley is briefly unavailable"})
+    def broken(route: Route) -> None:
+        route.fulfill(status=500, json={"message": "Something went wrong on our side"})
 
-    alice.page.route("**/api/messages/send/**", unavailable)
+    alice.page.route("**/api/messages/send/**", broken)
     alice.send("first try")
     failed = alice.bubble("first try")
     expect(failed).to_have_attribute("data-status", "failed")
-    expect(failed).to_contain_text("Parley is briefly unavailable")
+    expect(failed).to_contain_text("Something went wrong on our side")
     alice.screenshot("failed")
     alice.page.unroute("**/api/messages/send/**")
     failed.get_by_role("button", name="Retry").click()
     expect(failed).to_have_attribute("data-status", "read")
     expect(bob.bubble("first try")).to_have_count(1)
+
+    # Busy (503, Retry-After): the message waits and goes by itself, no Retry needed.
+    busy: list[int] = []
+
+    def busy_once(route: Route) -> None:
+        if busy:
+            route.continue_()
+            return
+        busy.append(1)
+        route.fulfill(
+            status=503, headers={"Retry-After": "1"}, json={"message": "The server is busy"}
+        )
+
+    alice.page.route("**/api/messages/send/**", busy_once)
+    alice.send("when you can")
+    expect(bob.bubble("when you can")).to_have_count(1)
+    expect(alice.bubble("when you can")).not_to_have_attribute("data-status", "failed")
+    alice.page.unroute("**/api/messages/send/**")
 
     # The request reaches the server but the answer is lost: the socket's copy settles it.
     def lose_answer(route: Route) -> None:
@@ -135,7 +169,7 @@ def test_failed_send_is_marked_and_retried_without_duplicates(people):
     alice.page.unroute("**/api/messages/send/**")
     alice.send("back to normal")
     expect(bob.page.locator("#message-list .bubble__text")).to_have_text(
-        ["first try", "answer lost", "back to normal"]
+        ["first try", "when you can", "answer lost", "back to normal"]
     )
 
 
