@@ -43,14 +43,13 @@ def coalesced(send: Broadcast, window: float, sockets: Callable[[], int] = lambd
 
 
 def install() -> None:
-    """Apply the candidate fixes named in the environment (called by bench ASGI modules)."""
-    window = float(os.environ.get("BENCH_PRESENCE_COALESCE") or 0)
-    if window > 0:
-        from messaging import presence, realtime
+    """Apply the candidate fixes named in the environment (called by bench ASGI modules).
 
-        def local_sockets() -> int:
-            return len(presence._tracker().sockets)
+    `BENCH_PRESENCE_COALESCE` became the product's own PRESENCE_BROADCAST_WINDOW (and the whole
+    list now goes only to seed-client sockets), so it now sets that window instead of patching.
+    """
+    window = os.environ.get("BENCH_PRESENCE_COALESCE")
+    if window:
+        from django.conf import settings
 
-        realtime.online_users_broadcast = coalesced(
-            realtime.online_users_broadcast, window, local_sockets
-        )
+        settings.PRESENCE_BROADCAST_WINDOW = float(window)

@@ -19,8 +19,8 @@ from chatproject.ids import parse_pk
 from chatproject.local_limits import local_windows
 from chatproject.text import InputError, json_input
 from messaging import realtime, receipts, sending
-from messaging.presence import presence_socket_close, presence_socket_open
-from messaging.ws_auth import scope_token
+from messaging.presence import presence_first_list, presence_socket_close, presence_socket_open
+from messaging.ws_auth import scope_asks_presence_deltas, scope_token
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.online_version = 0  # of the last online list sent to this client
         self.refused, self.refused_window = 0, 0  # flood events dropped in this 10 s window
         self.user, self.user_id = user, str(user.pk)
+        # The seed's client wants the whole online list on every change; ours asks for deltas.
+        self.whole_online_list = not scope_asks_presence_deltas(self.scope)
         try:
-            await realtime.socket_join(self.channel_name, self.user_id, self._close_code)
+            await realtime.socket_join(
+                self.channel_name,
+                self.user_id,
+                self._close_code,
+                whole_online_list=self.whole_online_list,
+            )
         except Exception:  # channel layer (Redis) unreachable: this socket could not be live
             logger.warning("channel layer unavailable; closing new socket", exc_info=True)
             await self.close(code=realtime.CLOSE_RECONNECT)
@@ -73,7 +80,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=realtime.CLOSE_UNAUTHORIZED)
             return
         try:
-            change = await presence_socket_open(self.user_id, self.channel_name, self._close_code)
+            await presence_socket_open(self.user_id, self.channel_name, self._close_code)
+            online, version = await presence_first_list(self.user_id, whole=self.whole_online_list)
         except Exception:  # presence store (Redis) unreachable: ask the client to come back
             logger.warning("presence unavailable; closing new socket", exc_info=True)
             await self.close(code=realtime.CLOSE_RECONNECT)
@@ -81,9 +89,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Subscribed from here on: what the client fetches now plus what arrives live is
         # everything. The client catches up on this event, not on the socket opening.
         await self.send_json({"event": "ready", "data": {"userId": self.user_id}})
-        await self._send_online(change.online, change.version)
+        await self._send_online(online, version)
         # Messages that waited for this user have now reached one of their sockets.
-        await receipts.deliveries_on_connect(user.pk)
+        try:
+            await receipts.deliveries_on_connect(user.pk)
+        except Exception:  # a busy writer: the next message or connection records them
+            logger.warning("could not record deliveries on connect", exc_info=True)
 
     async def disconnect(self, code: int) -> None:
         if self.user is None:
@@ -244,9 +255,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             # It reached a socket of its receiver: delivered (recorded with others, shortly).
             pk = parse_pk(User, meta["senderId"]), self._message_pk(meta["id"])
             if None not in pk:
-                receipts.delivery_noted(
-                    receiver_pk=self.user.pk, sender_pk=pk[0], message_pk=pk[1]
-                )
+                receipts.delivery_noted(receiver_pk=self.user.pk, sender_pk=pk[0], message_pk=pk[1])
 
     @staticmethod
     def _message_pk(value: str) -> Any:

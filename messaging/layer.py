@@ -110,6 +110,15 @@ class _LoopLayer(RedisPubSubLoopLayer):
     def report_loss(self, reason: str) -> None:
         self.channel_layer.report_loss(reason)
 
+    async def group_has_subscribers(self, group: str) -> bool:
+        channel = self._get_group_channel_name(group)
+        if channel in self.groups:
+            return True
+        shard = self._get_shard(channel)
+        shard._ensure_redis()
+        [(_, count)] = await shard._redis.pubsub_numsub(channel)
+        return count > 0
+
     def subscription_healthy(self) -> bool:
         return all(shard.healthy for shard in self._shards)
 
@@ -129,6 +138,10 @@ class WatchedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
             layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)  # as the library does: flush when the loop closes
         return layer
+
+    async def group_has_subscribers(self, group: str) -> bool:
+        """Whether any process has a socket in `group` (one PUBSUB NUMSUB)."""
+        return await self._get_layer().group_has_subscribers(group)
 
     def subscription_healthy(self) -> bool:
         """False while this loop's subscriber connection is broken and not yet resubscribed:

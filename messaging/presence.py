@@ -3,7 +3,13 @@
 A user is online while at least one of their sockets is open, on any process. Each socket is
 an entry with an expiry time; its process refreshes it every PRESENCE_HEARTBEAT seconds, so
 when a process dies (even SIGKILL) its entries lapse after PRESENCE_TTL and the next sweep by a
-surviving process takes those users offline and tells everyone.
+surviving process takes those users offline and tells everyone concerned.
+
+Who hears it: the people who share a conversation with the user (`userOnline` / `userOffline`
+to their sockets), which costs one publish per contact per arrival or departure, whatever the
+number of people online. Sockets of the seed's client (no `?presence=delta`) still get the
+whole online list on every change (`getOnlineUsers`), merged per process within
+PRESENCE_BROADCAST_WINDOW, and only fetched when such a socket exists somewhere.
 
 With REDIS_URL the entries live in Redis (shared by all processes):
     parley:presence:conns:<user>  sorted set  socket id -> expiry (unix seconds)
@@ -27,7 +33,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
@@ -36,15 +41,13 @@ from messaging import realtime
 logger = logging.getLogger(__name__)
 
 PREFIX = "parley:presence:"
-FLOOD_PREFIX = "parley:flood:"
 
 
 @dataclass(frozen=True)
 class PresenceChange:
-    """The result of a presence update: whether the online set changed, and the set now."""
+    """The result of a presence update: whether the online set changed, and its version."""
 
     changed: bool
-    online: list[str]
     version: int
 
 
@@ -68,12 +71,19 @@ class LocalStore:
         self._lock = threading.Lock()  # presence_online_ids() reads from request threads
         self.conns: dict[str, set[str]] = {}
         self.version = 0
-        self.flood: dict[tuple[str, int], int] = {}
 
     def _change(self, changed: bool) -> PresenceChange:
         if changed:
             self.version = _next_version(self.version)
-        return PresenceChange(changed, sorted(self.conns), self.version)
+        return PresenceChange(changed, self.version)
+
+    async def online_list(self, now: float) -> tuple[list[str], int]:
+        with self._lock:
+            return sorted(self.conns), self.version
+
+    async def online_among(self, user_ids: list[str], now: float) -> set[str]:
+        with self._lock:
+            return {uid for uid in user_ids if uid in self.conns}
 
     async def open(self, user_id: str, conn_id: str, now: float) -> PresenceChange:
         with self._lock:
@@ -101,15 +111,6 @@ class LocalStore:
     async def boot_id(self) -> str:
         return "local"
 
-    async def flood_hit(self, user_id: str, now: float) -> int:
-        second = int(now)
-        with self._lock:
-            if len(self.flood) > 10_000:  # drop old windows now and then
-                self.flood = {k: v for k, v in self.flood.items() if k[1] >= second - 1}
-            count = self.flood.get((user_id, second), 0) + 1
-            self.flood[(user_id, second)] = count
-        return count
-
     def online_ids(self, now: float) -> set[str]:
         with self._lock:
             return set(self.conns)
@@ -119,12 +120,10 @@ class LocalStore:
 
 
 # KEYS: none (the scripts build per-user keys from the prefix; one Redis, not a cluster).
-# ARGV[1] prefix. Each script returns {changed, version, online ids...}.
+# ARGV[1] prefix. Each script returns {changed, version, extra}: never the whole online list,
+# which made every arrival cost O(people online) (issue 9's 10,000 sockets).
 _LUA_COMMON = """
 local p = ARGV[1]
-local function online_now(now)
-  return redis.call('ZRANGEBYSCORE', p .. 'online', '(' .. now, '+inf')
-end
 local function bump()
   local t = redis.call('TIME')
   local v = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -136,9 +135,7 @@ end
 local function result(changed, now, extra)
   local v
   if changed then v = bump() else v = tonumber(redis.call('GET', p .. 'version') or '0') end
-  local out = {changed and 1 or 0, string.format('%.0f', v), extra or {}}
-  for _, id in ipairs(online_now(now)) do table.insert(out, id) end
-  return out
+  return {changed and 1 or 0, string.format('%.0f', v), extra or {}}
 end
 """
 
@@ -220,9 +217,8 @@ def _decode(raw: list[Any]) -> tuple[PresenceChange, list[str]]:
     def text(value: Any) -> str:
         return value.decode() if isinstance(value, bytes) else str(value)
 
-    changed, version, extra, *online = raw
-    change = PresenceChange(bool(changed), sorted(text(u) for u in online), int(text(version)))
-    return change, [text(u) for u in extra]
+    changed, version, extra = raw
+    return PresenceChange(bool(changed), int(text(version))), [text(u) for u in extra]
 
 
 class RedisStore:
@@ -265,15 +261,26 @@ class RedisStore:
         """Changes whenever redis-server restarts (its pub/sub subscriptions were lost)."""
         return str((await self.client.info("server"))["run_id"])
 
-    async def flood_hit(self, user_id: str, now: float) -> int:
-        key = f"{FLOOD_PREFIX}{user_id}:{int(now)}"
-        async with self.client.pipeline(transaction=False) as pipe:
-            count, _ = await pipe.incr(key).expire(key, 2).execute()
-        return int(count)
-
     def online_ids(self, now: float) -> set[str]:
         raw = self.sync_client.zrangebyscore(f"{self.prefix}online", f"({now}", "+inf")
         return {item.decode() for item in raw}
+
+    async def online_list(self, now: float) -> tuple[list[str], int]:
+        """Everyone online and the list's version (for sockets that want the whole list)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            raw, version = await (
+                pipe.zrangebyscore(f"{self.prefix}online", f"({now}", "+inf")
+                .get(f"{self.prefix}version")
+                .execute()
+            )
+        return sorted(item.decode() for item in raw), int(version or 0)
+
+    async def online_among(self, user_ids: list[str], now: float) -> set[str]:
+        """Which of these users are online: one command, O(len(user_ids))."""
+        if not user_ids:
+            return set()
+        scores = await self.client.zmscore(f"{self.prefix}online", user_ids)
+        return {uid for uid, score in zip(user_ids, scores, strict=True) if score and score > now}
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -325,6 +332,9 @@ class _Tracker:
             except Exception:  # Redis down: keep beating, entries re-appear when it's back
                 logger.warning("presence heartbeat failed", exc_info=True)
 
+    async def online_list(self) -> tuple[list[str], int]:
+        return await self.store.online_list(_now())
+
     async def beat(self, now: float | None = None) -> None:
         """Refresh this process's sockets, take lapsed users offline, notice Redis restarts."""
         now = _now() if now is None else now
@@ -333,11 +343,11 @@ class _Tracker:
         self.boot = boot
         pairs = [(user_id, socket_id) for socket_id, (user_id, _) in self.sockets.items()]
         change = await self.store.refresh(pairs, now)
-        gone, swept = await self.store.sweep(now)  # runs last, so its list is the newest
-        if gone:
-            await _last_seen_store(gone)
+        gone, _ = await self.store.sweep(now)
         if change.changed or gone:
-            await realtime.online_users_broadcast(swept.online, swept.version)
+            await realtime.online_users_broadcast(self.online_list)
+        for user_id in gone:
+            await _went_offline(user_id)
         if restarted:
             # Events published while Redis was away never reached these sockets: make the
             # clients reconnect and catch up over REST (API.md: "After any disconnect ...").
@@ -359,17 +369,78 @@ def _tracker() -> _Tracker:
     return tracker
 
 
-@database_sync_to_async
-def _last_seen_store(user_ids: list[str]) -> None:
+def _last_seen_store(user_id: str) -> str | None:
+    """A writer job: the moment this user was last seen, stored; its ISO time."""
     from accounts.models import User
+    from accounts.selectors import iso
     from chatproject.ids import parse_pk
 
-    pks = [pk for pk in (parse_pk(User, uid) for uid in user_ids) if pk is not None]
-    User.objects.filter(pk__in=pks).update(last_seen=timezone.now())
+    pk = parse_pk(User, user_id)
+    now = timezone.now()
+    if pk is not None:
+        User.objects.filter(pk=pk).update(last_seen=now)
+    return iso(now)
+
+
+# Contacts (people who share a conversation) per user, for a few seconds: an arrival and the
+# arriving socket's own first list need them both, and a connect storm asks again and again.
+CONTACTS_TTL = 10.0
+_contacts: dict[str, tuple[float, list[str]]] = {}
+
+
+async def presence_contacts(user_id: str) -> list[str]:
+    """Ids of the people who share a conversation with `user_id` (cached briefly)."""
+    from messaging.selectors import contact_ids
+    from messaging.writer import aread
+
+    now = time.monotonic()
+    cached = _contacts.get(user_id)
+    if cached is not None and now - cached[0] < CONTACTS_TTL:
+        return cached[1]
+    contacts = [str(pk) for pk in await aread(contact_ids, user_id)]
+    if len(_contacts) > 50_000:
+        _contacts.clear()
+    _contacts[user_id] = (now, contacts)
+    return contacts
+
+
+async def presence_introduce(first: str, second: str) -> None:
+    """Two people just started a conversation: each hears at once whether the other is online
+    (before, neither was the other's business), and later changes reach them both."""
+    for user_id in (first, second):
+        _contacts.pop(user_id, None)
+    try:
+        online = await _tracker().store.online_among([first, second], _now())
+    except Exception:  # presence store away: their next arrival tells them
+        logger.warning("presence: could not introduce %s and %s", first, second, exc_info=True)
+        return
+    for me, other in ((first, second), (second, first)):
+        if other in online:
+            await realtime.notify_users_now([me], "userOnline", {"userId": other})
+
+
+async def _tell_contacts(user_id: str, event: str, data: dict[str, Any]) -> None:
+    try:
+        contacts = await presence_contacts(user_id)
+    except Exception:  # database busy or away: presence is a hint, the next change corrects it
+        logger.warning("presence: could not read %s's contacts", user_id, exc_info=True)
+        return
+    await realtime.notify_users_now(contacts, event, data)
+
+
+async def _went_offline(user_id: str) -> None:
+    from messaging.writer import awrite
+
+    try:
+        last_seen = await awrite(_last_seen_store, user_id)
+    except Exception:
+        logger.warning("presence: could not store lastSeen for %s", user_id, exc_info=True)
+        last_seen = None
+    await _tell_contacts(user_id, "userOffline", {"userId": user_id, "lastSeen": last_seen})
 
 
 async def presence_socket_open(user_id: str, socket_id: str, close: SocketClose) -> PresenceChange:
-    """Count a new socket; when the user just came online, everyone gets the new list.
+    """Count a new socket; when the user just came online, their contacts hear `userOnline`.
 
     `close(code)` closes this socket; presence calls it when the socket may have missed events.
     """
@@ -380,12 +451,13 @@ async def presence_socket_open(user_id: str, socket_id: str, close: SocketClose)
     if tracker.boot is None and isinstance(tracker.store, RedisStore):
         tracker.boot = await tracker.store.boot_id()
     if change.changed:
-        await realtime.online_users_broadcast(change.online, change.version)
+        await realtime.online_users_broadcast(tracker.online_list)
+        await _tell_contacts(user_id, "userOnline", {"userId": user_id})
     return change
 
 
 async def presence_socket_close(user_id: str, socket_id: str) -> None:
-    """Forget a socket; when it was the user's last one, store lastSeen and tell everyone."""
+    """Forget a socket; when it was the user's last one, store lastSeen and tell contacts."""
     tracker = _tracker()
     tracker.sockets.pop(socket_id, None)
     tracker.stop_heartbeat()
@@ -395,17 +467,19 @@ async def presence_socket_close(user_id: str, socket_id: str) -> None:
         logger.warning("presence: could not record a closed socket", exc_info=True)
         return
     if change.changed:
-        await _last_seen_store([user_id])
-        await realtime.online_users_broadcast(change.online, change.version)
+        await realtime.online_users_broadcast(tracker.online_list)
+        await _went_offline(user_id)
 
 
-async def presence_flood_hit(user_id: str) -> int:
-    """Count one client event for this user (all tabs, all processes); events this second."""
-    try:
-        return await _tracker().store.flood_hit(user_id, _now())
-    except Exception:  # the counter is a guard rail, not a reason to drop a chat
-        logger.warning("flood counter unavailable", exc_info=True)
-        return 0
+async def presence_first_list(user_id: str, *, whole: bool) -> tuple[list[str], int]:
+    """What a new socket is told first (`getOnlineUsers`): the whole online list for the seed's
+    client, otherwise the user's contacts who are online (then `userOnline`/`userOffline`)."""
+    tracker = _tracker()
+    if whole:
+        return await tracker.store.online_list(_now())
+    contacts = await presence_contacts(user_id)
+    online = await tracker.store.online_among(contacts, _now())
+    return sorted(online), 0
 
 
 def presence_online_ids() -> set[str]:
@@ -427,3 +501,4 @@ def presence_local_reset() -> None:
     global _local_store
     _local_store = LocalStore()
     _trackers.clear()
+    _contacts.clear()

@@ -102,11 +102,14 @@ async def notify_users_now(user_ids: Iterable[object], event: str, data: Any) ->
         await _group_send_async(group, message)
 
 
+OnlineListFetch = Callable[[], Awaitable[tuple[list[str], int]]]
+
+
 @dataclass
 class _OnlineListOutbox:
-    """This process's pending online list: the newest one waiting for its window."""
+    """This process's pending whole-list broadcast: how to fetch the list when it goes out."""
 
-    latest: tuple[list[str], int] | None = None
+    fetch: OnlineListFetch | None = None
     last_sent: float = float("-inf")
     flush: asyncio.Task[None] | None = None
 
@@ -117,29 +120,38 @@ _outboxes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnlineListOutb
 )
 
 
-async def _send_online_list(online: list[str], version: int) -> None:
-    message = {"type": "chat.online", "online": online, "version": version}
-    await _group_send_async(ONLINE_GROUP, message)
+async def _has_listeners(group: str) -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        if hasattr(layer, "group_has_subscribers"):
+            return await layer.group_has_subscribers(group)
+        if hasattr(layer, "groups"):  # Channels' in-memory layer: this process is everyone
+            return bool(layer.groups.get(group))
+        return True
+    except Exception:  # can't tell: send, as before
+        return True
 
 
-async def online_users_broadcast(online: list[str], version: int) -> None:
-    """Send every socket the online list; `version` lets sockets drop lists that arrive late.
+async def online_users_broadcast(fetch: OnlineListFetch) -> None:
+    """Send the whole online list to the seed client's sockets (those in ONLINE_GROUP).
 
-    Each change sends the whole list to every socket, so N people arriving cost N^2 frames
-    (measured: 1,000 sockets connecting made ~450,000 frames and minutes of CPU). A process
-    therefore sends the first change at once and merges the changes that follow within
-    PRESENCE_BROADCAST_WINDOW seconds into one trailing send of the newest list.
+    Each change would send the whole list to every such socket: N people arriving cost N^2
+    frames (measured: 1,000 sockets connecting made ~450,000 frames). A process therefore sends
+    the first change at once and merges those that follow within PRESENCE_BROADCAST_WINDOW
+    seconds into one trailing send of the newest list; and it fetches the list only when some
+    process has such a socket at all (the browser uses deltas, see messaging/presence.py).
     """
     window = float(settings.PRESENCE_BROADCAST_WINDOW)
-    if window <= 0:
-        await _send_online_list(online, version)
-        return
     loop = asyncio.get_running_loop()
     outbox = _outboxes.setdefault(loop, _OnlineListOutbox())
-    if outbox.latest is None or version > outbox.latest[1]:
-        outbox.latest = (online, version)
+    outbox.fetch = fetch
+    if window <= 0:
+        await _flush_online_list(outbox, 0)
+        return
     if outbox.flush is not None and not outbox.flush.done():
-        return  # a trailing send is scheduled and will carry this list
+        return  # a trailing send is scheduled and will carry the newest list
     wait = outbox.last_sent + window - loop.time()
     if wait > 0:
         outbox.flush = loop.create_task(_flush_online_list(outbox, wait))
@@ -150,10 +162,17 @@ async def online_users_broadcast(online: list[str], version: int) -> None:
 async def _flush_online_list(outbox: _OnlineListOutbox, delay: float) -> None:
     if delay:
         await asyncio.sleep(delay)
-    pending, outbox.latest = outbox.latest, None
+    fetch, outbox.fetch = outbox.fetch, None
     outbox.last_sent = asyncio.get_running_loop().time()
-    if pending is not None:
-        await _send_online_list(*pending)
+    if fetch is None or not await _has_listeners(ONLINE_GROUP):
+        return
+    try:
+        online, version = await fetch()
+    except Exception:  # presence store away: the next change sends a fresh list
+        logger.warning("could not fetch the online list", exc_info=True)
+        return
+    message = {"type": "chat.online", "online": online, "version": version}
+    await _group_send_async(ONLINE_GROUP, message)
 
 
 SocketClose = Callable[[int], Awaitable[None]]
@@ -184,8 +203,10 @@ def _on_subscription_lost(reason: str) -> None:
         asyncio.ensure_future(close(CLOSE_RECONNECT))
 
 
-async def socket_join(channel_name: str, user_id: object, close: SocketClose) -> None:
-    """Subscribe one socket to its user's events and to presence changes.
+async def socket_join(
+    channel_name: str, user_id: object, close: SocketClose, *, whole_online_list: bool = True
+) -> None:
+    """Subscribe one socket to its user's events (and to the whole online list, if asked).
 
     `close(code)` closes the socket; it is called with CLOSE_RECONNECT when the subscription may
     have missed events. Raises when the channel layer is unreachable (the socket can't be live).
@@ -194,7 +215,8 @@ async def socket_join(channel_name: str, user_id: object, close: SocketClose) ->
     if hasattr(layer, "add_loss_listener"):
         layer.add_loss_listener(_on_subscription_lost)
     await layer.group_add(user_group(user_id), channel_name)
-    await layer.group_add(ONLINE_GROUP, channel_name)
+    if whole_online_list:
+        await layer.group_add(ONLINE_GROUP, channel_name)
     if not getattr(layer, "subscription_healthy", lambda: True)():
         # The groups were subscribed before, on a connection that is down: nothing would arrive.
         raise ChannelLayerUnavailable("the channel layer's subscription is down")

@@ -52,6 +52,20 @@ def conversation_summaries_qs(*, user: User) -> QuerySet:
     )
 
 
+def contact_ids(user_id: object) -> set[Any]:
+    """Pks of the people who share a conversation with `user_id` (wrote to or were written to).
+
+    Two distinct-value reads of the (sender, receiver) index; their cost grows with the user's
+    history until conversations have members of their own (issue 10).
+    """
+    pk = parse_pk(User, user_id)
+    if pk is None:
+        return set()
+    sent = Message.objects.filter(sender_id=pk).values_list("receiver_id", flat=True).distinct()
+    received = Message.objects.filter(receiver_id=pk).values_list("sender_id", flat=True)
+    return set(sent.order_by()) | set(received.distinct().order_by())
+
+
 def messages_by_ids_qs(ids: list[Any]) -> QuerySet[Message]:
     return Message.objects.filter(pk__in=ids)
 

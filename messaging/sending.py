@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from chatproject.images import image_decode, image_store, images_delete
 from chatproject.local_limits import local_windows
 from messaging import realtime, selectors
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Message
+from messaging.presence import presence_introduce
 from messaging.writer import WriterBusy, awrite, write
 
 EMPTY_MESSAGE = "Message text or image is required"
@@ -160,6 +162,9 @@ def message_send(
         realtime.notify_users(
             [sent.message.sender_id, sent.message.receiver_id], "newMessage", sent.payload
         )
+        if sent.payload["prevId"] is None:
+            pair = (str(sent.message.sender_id), str(sent.message.receiver_id))
+            transaction.on_commit(lambda: async_to_sync(presence_introduce)(*pair))
     return sent.message, sent.created
 
 
@@ -213,6 +218,8 @@ async def message_send_async(
         await realtime.notify_users_now(
             [sent.message.sender_id, sent.message.receiver_id], "newMessage", sent.payload
         )
+        if sent.payload["prevId"] is None:  # a new conversation: presence between them now
+            await presence_introduce(str(sent.message.sender_id), str(sent.message.receiver_id))
     elif wait is None:
         _limit_refund(sender_id)
     return sent

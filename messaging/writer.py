@@ -48,10 +48,12 @@ class _Job:
 
 
 class DatabaseWriter:
-    """A daemon thread running submitted jobs in batched transactions."""
+    """A daemon thread running submitted jobs in batched transactions (or, for a reader, one
+    after the other without a transaction: reads on a connection that stays open)."""
 
-    def __init__(self, max_waiting: int) -> None:
+    def __init__(self, max_waiting: int, *, transactional: bool = True) -> None:
         self.max_waiting = max_waiting
+        self.transactional = transactional
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -93,6 +95,10 @@ class DatabaseWriter:
 
     def _run_batch(self, batch: list[_Job]) -> None:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+        if not self.transactional:
+            for job in batch:
+                self._read(job)
+            return
         try:
             results = self._transaction(batch)
         except Exception as exc:  # the commit failed: a deferred constraint, disk, lock timeout
@@ -140,6 +146,17 @@ class DatabaseWriter:
         else:
             job.future.set_exception(error)
 
+    def _read(self, job: _Job) -> None:
+        try:
+            result = job.func(*job.args)
+        except Exception as exc:
+            if not connection.is_usable():
+                self._recover_connection()
+            job.future.set_exception(exc)
+            return
+        self.jobs += 1
+        job.future.set_result(result)
+
     @staticmethod
     def _recover_connection() -> None:
         # A broken connection is replaced before the next transaction.
@@ -148,18 +165,31 @@ class DatabaseWriter:
             connection.close()
 
 
-_writer: DatabaseWriter | None = None
-_writer_lock = threading.Lock()
+_threads: dict[str, DatabaseWriter] = {}
+_threads_lock = threading.Lock()
+
+
+def _thread(kind: str) -> DatabaseWriter:
+    worker = _threads.get(kind)
+    if worker is None:
+        with _threads_lock:
+            worker = _threads.get(kind)
+            if worker is None:
+                worker = _threads[kind] = DatabaseWriter(
+                    max_waiting=settings.WRITER_QUEUE_MAX, transactional=kind == "writer"
+                )
+    return worker
 
 
 def database_writer() -> DatabaseWriter:
     """This process's writer (started on first use)."""
-    global _writer
-    if _writer is None:
-        with _writer_lock:
-            if _writer is None:
-                _writer = DatabaseWriter(max_waiting=settings.WRITER_QUEUE_MAX)
-    return _writer
+    return _thread("writer")
+
+
+def database_reader() -> DatabaseWriter:
+    """This process's reader for the realtime side (contacts, presence): its own connection,
+    so reads never wait behind a commit and never hold the write lock."""
+    return _thread("reader")
 
 
 def _inline(func: Callable[..., T], *args: Any) -> T:
@@ -172,6 +202,13 @@ def write(func: Callable[..., T], *args: Any) -> T:
     if not settings.DATABASE_WRITER_THREAD:
         return _inline(func, *args)
     return database_writer().submit(func, *args).result()
+
+
+async def aread(func: Callable[..., T], *args: Any) -> T:
+    """Run a read job from async code on the reader thread."""
+    if not settings.DATABASE_WRITER_THREAD:
+        return await sync_to_async(func)(*args)
+    return await database_reader().run(func, *args)
 
 
 async def awrite(func: Callable[..., T], *args: Any) -> T:

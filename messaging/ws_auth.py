@@ -1,6 +1,8 @@
-"""The login token of a WebSocket handshake: the same `jwt` cookie the HTTP API reads."""
+"""What a WebSocket handshake says: its login token (the same `jwt` cookie the HTTP API reads)
+and the options of its query string."""
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.http.cookie import parse_cookie
@@ -15,3 +17,9 @@ def scope_token(scope: dict[str, Any]) -> str | None:
             if token:
                 return token
     return None
+
+
+def scope_asks_presence_deltas(scope: dict[str, Any]) -> bool:
+    """`/ws/?presence=delta`: `userOnline`/`userOffline` among contacts, not whole lists."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return parse_qs(query).get("presence", [""])[-1] == "delta"

@@ -23,8 +23,11 @@ class ApiClient(Client):
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Rate-limit counters live in the cache; every test starts with none."""
+    """Rate-limit counters live in the cache and in the process; every test starts with none."""
+    from chatproject.local_limits import local_windows
+
     cache.clear()
+    local_windows.clear()
 
 
 @pytest.fixture

@@ -62,6 +62,14 @@ function fetchUsers() {
     usersRequest = api("GET", "/api/messages/users")
       .then((users) => {
         store.setUsers(users);
+        // Receipts sent while we had no socket: the last message's marks cover the earlier ones.
+        for (const user of users) {
+          const last = user.lastMessage;
+          if (!last || last.senderId !== store.me._id) continue;
+          if (last.deliveredAt) store.markOutgoing(user._id, last._id, last.deliveredAt, "deliveredAt");
+          if (last.readAt) store.markOutgoing(user._id, last._id, last.readAt, "readAt");
+        }
+        if (store.activeId) view.renderMessages({ mode: "append" });
         sidebar.render();
         view.renderHeader();
         updateTitle();
@@ -376,6 +384,18 @@ socket.addEventListener("getOnlineUsers", (event) => {
   sidebar.render();
   view.renderHeader();
 });
+
+for (const [name, online] of [
+  ["userOnline", true],
+  ["userOffline", false],
+]) {
+  socket.addEventListener(name, (event) => {
+    const { userId, lastSeen } = event.detail || {};
+    if (!store.setPresence(userId, online, lastSeen)) loadUsers();
+    sidebar.render();
+    view.renderHeader();
+  });
+}
 
 socket.addEventListener("typing", (event) => {
   const { userId, isTyping } = event.detail || {};

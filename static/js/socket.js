@@ -32,7 +32,8 @@ export class ChatSocket extends EventTarget {
 
   static defaultUrl() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/ws/`;
+    // Presence as userOnline/userOffline among the people we share a conversation with.
+    return `${scheme}//${location.host}/ws/?presence=delta`;
   }
 
   get isOpen() {

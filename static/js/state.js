@@ -202,6 +202,17 @@ export class Store {
     return [...next].filter((id) => id !== this.me._id && !this.users.has(id));
   }
 
+  /** Someone we share a conversation with came online (true) or left; false if unknown. */
+  setPresence(userId, online, lastSeen = null) {
+    const id = String(userId);
+    if (online) this.online.add(id);
+    else this.online.delete(id);
+    const user = this.users.get(id);
+    if (!user) return false;
+    user.lastSeen = online ? null : lastSeen || new Date().toISOString();
+    return true;
+  }
+
   setTyping(userId, isTyping, onExpire) {
     clearTimeout(this.typing.get(userId));
     this.typing.delete(userId);

@@ -29,6 +29,7 @@ from playwright.sync_api import (
 from tests.servers import ROOT, DaphneServer, daphne_env
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+WS_URL = re.compile(r"/ws/(\?.*)?$")  # the chat socket, whatever its query string
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -133,6 +134,12 @@ class Person:
 
     def open_chat(self, name: str, page: Page | None = None) -> None:
         page = page or self.page
+        expect(page.locator("#people")).to_have_attribute("aria-busy", "false")
+        if not self.person(name, page).count():
+            # Someone who signed up after this page loaded is listed on the next load, like
+            # a person refreshing: sign-ups are not announced live to everyone.
+            page.reload()
+            expect(page.locator("#people")).to_have_attribute("aria-busy", "false")
         self.person(name, page).get_by_role("button").click()
         expect(page.locator("#peer-name")).to_have_text(name)
 

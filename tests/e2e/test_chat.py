@@ -11,19 +11,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def test_two_people_see_each_other_online_and_exchange_text(people):
-    """Both sign up through the form, see each other online, and talk both ways."""
+    """Both sign up through the form and talk both ways; once they share a conversation each
+    sees the other online (strangers' presence is none of their business)."""
     alice, bob = people("Alice Martin"), people("Bob Okafor")
     alice.signup()
     bob.signup()
+    alice.page.reload()  # Bob signed up after Alice's page loaded
+    expect(alice.person("Bob Okafor").locator(".dot")).to_be_hidden()
 
+    alice.open_chat("Bob Okafor")
+    alice.send("Hi Bob! Lunch at noon?")
+    expect(bob.person("Alice Martin")).to_contain_text("Hi Bob! Lunch at noon?")
     expect(alice.person("Bob Okafor").locator(".dot")).to_be_visible()
     expect(bob.person("Alice Martin").locator(".dot")).to_be_visible()
     expect(alice.page.locator("#online-count")).to_have_text("(1)")
-
-    alice.open_chat("Bob Okafor")
     expect(alice.page.locator("#peer-status")).to_have_text("Online")
-    alice.send("Hi Bob! Lunch at noon?")
-    expect(bob.person("Alice Martin")).to_contain_text("Hi Bob! Lunch at noon?")
 
     bob.open_chat("Alice Martin")
     expect(bob.bubble("Hi Bob! Lunch at noon?")).to_have_class(re.compile("message--in"))
@@ -70,7 +72,9 @@ def test_typing_is_shown_and_cleared(people):
     alice.signup()
     bob.signup()
     alice.open_chat("Bob Okafor")
+    alice.send("Are you there?")  # now they share a conversation: presence between them
     bob.open_chat("Alice Martin")
+    expect(alice.page.locator("#peer-status")).to_have_text("Online")
 
     bob.page.get_by_role("textbox", name="Message").press_sequentially("I'm wri")
     expect(alice.page.locator("#peer-status")).to_have_text("typing…")
@@ -204,6 +208,8 @@ def test_search_and_online_only_filter_the_sidebar(people, server):
     HttpSession(server.url).signup("Carol Nguyen", "carol@example.com", "secret123")
     bob.signup()
     alice.signup()
+    bob.open_chat("Alice Martin")
+    bob.send("Hello Alice")  # online only counts people you share a conversation with
     rows = alice.page.locator("#people .person")
     expect(rows).to_have_count(2)
     expect(alice.page.locator("#online-count")).to_have_text("(1)")

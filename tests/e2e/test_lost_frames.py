@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import WebSocketRoute, expect
 
+from tests.e2e.conftest import WS_URL
 from tests.servers import DaphneServer, HttpSession, RedisServer, daphne_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -98,7 +99,7 @@ def test_a_dropped_frame_is_noticed_and_fetched(people, server):
         upstream.on_message(from_server)
         ws.on_message(upstream.send)
 
-    bob.page.route_web_socket("**/ws/", drop_one)
+    bob.page.route_web_socket(WS_URL, drop_one)
     bob.page.reload()
     bob.open_chat("Ann Lee")
     bob_id = bob.page.evaluate(

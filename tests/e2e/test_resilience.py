@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Route, WebSocketRoute, expect
 
+from tests.e2e.conftest import WS_URL
 from tests.servers import HttpSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -119,7 +120,7 @@ def test_failed_send_is_marked_and_retried_without_duplicates(people):
     alice, bob = people("Alice Martin"), people("Bob Okafor")
     alice.signup()
     bob.signup()
-    alice.page.route_web_socket("**/ws/", _socket_without_sends)  # the REST path is tested
+    alice.page.route_web_socket(WS_URL, _socket_without_sends)  # the REST path is tested
     alice.page.reload()
     alice.open_chat("Bob Okafor")
     bob.open_chat("Alice Martin")

@@ -5,6 +5,8 @@ import json
 import pytest
 from playwright.sync_api import WebSocketRoute, expect
 
+from tests.e2e.conftest import WS_URL
+
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
@@ -56,7 +58,7 @@ def test_a_send_the_socket_loses_is_settled_over_rest_once(people):
         ws.on_message(from_page)
         server.on_message(ws.send)
 
-    alice.page.route_web_socket("**/ws/", lose_the_first_send)
+    alice.page.route_web_socket(WS_URL, lose_the_first_send)
     alice.page.reload()
     alice.open_chat("Bob Okafor")
     alice.send("sent once")

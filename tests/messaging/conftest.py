@@ -106,7 +106,8 @@ def fast_realtime(settings) -> Any:  # noqa: ANN001 - pytest-django fixture
 async def open_socket() -> Any:
     """`await open_socket(user)` -> a connected WebsocketCommunicator on `/ws/` as that user.
 
-    `token=` overrides the cookie (None: no cookie), `origin=` the Origin header. Sockets still
+    `token=` overrides the cookie (None: no cookie), `origin=` the Origin header, `path=` the
+    URL (e.g. "/ws/?presence=delta"). Sockets still
     open at the end are disconnected. Connection failures come back unconnected, not raised.
     """
     from channels.testing import WebsocketCommunicator
@@ -118,7 +119,11 @@ async def open_socket() -> Any:
     default = object()
 
     async def open_(
-        user: User | None = None, *, token: Any = default, origin: str | None = WS_ORIGIN
+        user: User | None = None,
+        *,
+        token: Any = default,
+        origin: str | None = WS_ORIGIN,
+        path: str = "/ws/",
     ) -> WebsocketCommunicator:
         if token is default:
             token = token_issue(user) if user is not None else None
@@ -127,7 +132,7 @@ async def open_socket() -> Any:
             headers.append((b"origin", origin.encode()))
         if token is not None:
             headers.append((b"cookie", f"jwt={token}".encode()))
-        communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+        communicator = WebsocketCommunicator(application, path, headers=headers)
         communicator.connected, _ = await communicator.connect(timeout=5)
         opened.append(communicator)
         return communicator
