@@ -202,6 +202,7 @@ WRITER_QUEUE_MAX = env_int("WRITER_QUEUE_MAX", 500)
 RECEIPT_FLUSH_DELAY = float(os.environ.get("RECEIPT_FLUSH_DELAY", "").strip() or 0.05)
 
 # --- Limits -------------------------------------------------------------------------------------
+GROUP_MAX_MEMBERS = env_int("GROUP_MAX_MEMBERS", 256)
 # Password checks (login, admin login, password change): accounts/limits.py, docs/AUTH.md.
 LOGIN_RATE_PER_ACCOUNT_IP = env_int("LOGIN_RATE_PER_ACCOUNT_IP", 5)  # failures per account+address
 LOGIN_RATE_PER_ACCOUNT = env_int("LOGIN_RATE_PER_ACCOUNT", 100)  # failures per account, any address

@@ -1,76 +1,55 @@
-"""Message moderation: browse by conversation, search, redact text, delete (with images)."""
+"""Moderation: conversations with their members, and messages (search, redact, delete)."""
 
-from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
 from chatproject.ids import parse_pk
 from chatproject.images import image_url
-from messaging.models import Message
-from messaging.services import messages_delete
+from messaging.groups import member_remove
+from messaging.models import Conversation, Membership, Message
+from messaging.services import conversations_delete, messages_delete
 
 PREVIEW_LENGTH = 80
 
 
-def conversation_key(message: Message) -> str:
-    """The `?conversation=` value naming this message's pair, the same from either side."""
-    return "-".join(sorted((str(message.sender_id), str(message.receiver_id))))
+def conversation_label(conversation: Conversation) -> str:
+    """A group's title, or the names of the people of a direct conversation."""
+    if conversation.title:
+        return conversation.title
+    names = sorted(
+        User.objects.filter(memberships__conversation=conversation).values_list(
+            "full_name", flat=True
+        )
+    )
+    return " and ".join(names) or str(conversation)
 
 
 class ConversationFilter(admin.SimpleListFilter):
-    """`?conversation=<id>-<id>`: one pair's messages, both directions (linked from each row)."""
+    """`?conversation=<id>`: one conversation's messages (linked from each row and each
+    conversation)."""
 
     title = "conversation"
     parameter_name = "conversation"
-
-    def _pair(self) -> tuple[object, object] | None:
-        ids = (self.value() or "").split("-")
-        pks = [parse_pk(User, value) for value in ids]
-        if len(pks) != 2 or None in pks:
-            return None
-        return pks[0], pks[1]
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         # Only shown while a conversation is selected; the rows' links select one.
         if self.value() is None:
             return []
-        pair = self._pair()
-        names = dict(User.objects.filter(pk__in=pair or ()).values_list("pk", "full_name"))
-        if pair is None or len(names) != len(set(pair)):
+        pk = parse_pk(Conversation, self.value())
+        conversation = Conversation.objects.filter(pk=pk).first() if pk is not None else None
+        if conversation is None:
             return [(self.value(), "Unknown conversation")]
-        return [(self.value(), f"{names[pair[0]]} and {names[pair[1]]}")]
+        return [(self.value(), conversation_label(conversation))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
         if self.value() is None:
             return queryset
-        pair = self._pair()
-        if pair is None:
-            return queryset.none()
-        a, b = pair
-        return queryset.filter(Q(sender_id=a, receiver_id=b) | Q(sender_id=b, receiver_id=a))
-
-
-class ReceiptFilter(admin.SimpleListFilter):
-    title = "receipt"
-    parameter_name = "receipt"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [
-            ("sent", "Sent, not delivered"),
-            ("delivered", "Delivered, unread"),
-            ("read", "Read"),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
-        if self.value() == "sent":
-            return queryset.filter(delivered_at__isnull=True, read_at__isnull=True)
-        if self.value() == "delivered":
-            return queryset.filter(delivered_at__isnull=False, read_at__isnull=True)
-        if self.value() == "read":
-            return queryset.filter(read_at__isnull=False)
-        return queryset
+        pk = parse_pk(Conversation, self.value())
+        return queryset.filter(conversation_id=pk) if pk is not None else queryset.none()
 
 
 class ImageFilter(admin.SimpleListFilter):
@@ -90,46 +69,44 @@ class ImageFilter(admin.SimpleListFilter):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = (
-        "sender",
-        "receiver",
-        "preview",
-        "created_at",
-        "delivered_at",
-        "read_at",
-        "conversation",
-    )
+    list_display = ("sender", "in_conversation", "preview", "created_at", "seq")
     list_display_links = ("preview",)
-    list_filter = (ConversationFilter, ReceiptFilter, ImageFilter, "created_at")
+    list_filter = (ConversationFilter, ImageFilter, "kind", "created_at")
     search_fields = ("text", "sender__email", "receiver__email")
-    list_select_related = ("sender", "receiver")
+    list_select_related = ("sender",)
     ordering = ("-id",)
     list_per_page = 50
     # Moderators may redact the text; who wrote what, and when, is the record.
     fields = (
+        "conversation",
+        "seq",
         "sender",
         "receiver",
+        "kind",
         "text",
+        "event",
         "image_preview",
         "client_id",
         "created_at",
         "updated_at",
-        "delivered_at",
-        "read_at",
     )
     readonly_fields = tuple(field for field in fields if field != "text")
 
     @admin.display(description="Message")
     def preview(self, obj: Message) -> str:
         text = obj.text if len(obj.text) <= PREVIEW_LENGTH else obj.text[:PREVIEW_LENGTH] + "…"
+        if obj.kind == Message.Kind.SYSTEM:
+            return f"[{(obj.event or {}).get('type', 'event')}]"
         if obj.image:
             return f"[image] {text}".strip()
         return text or "(empty)"
 
     @admin.display(description="Conversation")
-    def conversation(self, obj: Message) -> str:
+    def in_conversation(self, obj: Message) -> str:
         return format_html(
-            '<a href="?conversation={}">View conversation</a>', conversation_key(obj)
+            '<a href="?conversation={}">Conversation {}</a>',
+            obj.conversation_id,
+            obj.conversation_id,
         )
 
     @admin.display(description="Image")
@@ -147,3 +124,109 @@ class MessageAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         messages_delete(messages=queryset)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "joined_at", "left_at", "read_seq", "delivered_seq")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "kind", "member_count", "last_message_at", "messages_link")
+    list_filter = ("kind",)
+    search_fields = ("title", "memberships__user__email", "memberships__user__full_name")
+    ordering = ("-last_message_at",)
+    readonly_fields = (
+        "kind",
+        "direct_key",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "last_seq",
+        "last_message_at",
+    )
+    fields = ("title", "picture", *readonly_fields)
+    inlines = [MembershipInline]
+    actions = ("delete_selected_conversations",)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # ours also removes images and tells the members
+        return actions
+
+    @admin.display(description="Members")
+    def member_count(self, obj: Conversation) -> int:
+        return obj.memberships.filter(left_at__isnull=True).count()
+
+    @admin.display(description="Messages")
+    def messages_link(self, obj: Conversation) -> str:
+        url = reverse("admin:messaging_message_changelist") + f"?conversation={obj.pk}"
+        return format_html('<a href="{}">View messages</a>', url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # people create conversations
+
+    def delete_model(self, request: HttpRequest, obj: Conversation) -> None:
+        conversations_delete(conversations=Conversation.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
+        conversations_delete(conversations=queryset)
+
+    @admin.action(description="Delete selected conversations (messages and images too)")
+    def delete_selected_conversations(
+        self, request: HttpRequest, queryset: QuerySet[Conversation]
+    ) -> None:
+        count = conversations_delete(conversations=queryset)
+        self.message_user(request, f"Deleted {count} conversation(s).", messages.SUCCESS)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "conversation", "role", "joined_at", "left_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "user__full_name", "conversation__title")
+    list_select_related = ("user", "conversation")
+    readonly_fields = (
+        "conversation",
+        "user",
+        "role",
+        "joined_at",
+        "left_at",
+        "visible_from_seq",
+        "visible_until_seq",
+        "read_seq",
+        "read_at",
+        "delivered_seq",
+        "delivered_at",
+    )
+    actions = ("remove_from_conversation",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # removing keeps what they had visible to them: use the action
+
+    @admin.action(description="Remove from their conversation (they keep what they had)")
+    def remove_from_conversation(
+        self, request: HttpRequest, queryset: QuerySet[Membership]
+    ) -> None:
+        removed = 0
+        for membership in queryset.filter(left_at__isnull=True).select_related("conversation"):
+            if membership.conversation.is_group:
+                member_remove(
+                    actor=None,
+                    conversation_id=membership.conversation_id,
+                    user_id=membership.user_id,
+                    by_operator=True,
+                )
+                removed += 1
+        self.message_user(request, f"Removed {removed} member(s) from groups.", messages.SUCCESS)

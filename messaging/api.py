@@ -52,7 +52,7 @@ def history(
 
 
 def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
-    message, created = sending.message_send(
+    sent = sending.message_send(
         sender=request.auth,
         receiver_id=user_id,
         text=body.text,
@@ -60,7 +60,7 @@ def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
         client_id=body.clientId,
     )
     # 201 for a new message, 200 when a retried clientId returns the first one.
-    return Status(201 if created else 200, selectors.message_event(message))
+    return Status(201 if sent.created else 200, sent.payload)
 
 
 # The old README documented `send/<id>`, the old client posts to `<id>`: both are served.

@@ -18,18 +18,30 @@ from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from chatproject.local_limits import local_windows
 from chatproject.text import InputError, json_input
-from messaging import realtime, receipts, sending
+from messaging import realtime, receipts, selectors, sending
+from messaging.direct import adirect_conversation_find
+from messaging.members import aconversation_member_ids
+from messaging.models import Conversation, Message
 from messaging.presence import presence_first_list, presence_socket_close, presence_socket_open
+from messaging.writer import aread
 from messaging.ws_auth import scope_asks_presence_deltas, scope_token
 
 logger = logging.getLogger(__name__)
 
+
+def user_exists(pk: Any) -> bool:
+    return selectors.user_qs(user_id=pk).exists()
+
+
 BAD_FRAME = 'Frames must be JSON objects: {"event": <name>, "data": <payload>}'
 BINARY_FRAME = "Binary frames are not supported"
 UNKNOWN_EVENT = "Unknown event"
-BAD_TYPING = "typing needs data {to: <userId>, isTyping: true|false}"
-BAD_READ = "read needs data {with: <userId>, upTo: <messageId>}"
-BAD_SEND = "sendMessage needs data {to: <userId>, text: <text>, clientId: <1-64 characters>}"
+BAD_TYPING = "typing needs data {to: <userId> or conversationId, isTyping: true|false}"
+BAD_READ = "read needs data {with: <userId> or conversationId, upTo: <messageId>}"
+BAD_SEND = (
+    "sendMessage needs data {to: <userId> or conversationId, text: <text>,"
+    " clientId: <1-64 characters>}"
+)
 SEND_FAILED = "The message could not be stored, please retry"
 TOO_MANY_EVENTS = "Too many events: slow down (this one was dropped)"
 
@@ -158,6 +170,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             sent = await sending.message_send_async(
                 sender_id=self.user.pk,
                 receiver_id=data.get("to"),
+                conversation_id=data.get("conversationId"),
                 text=data.get("text"),
                 client_id=client_id,
             )
@@ -188,44 +201,81 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"event": "pong", "data": None})
 
     async def _on_typing(self, data: Any) -> None:
-        to = data.get("to") if isinstance(data, dict) else None
         is_typing = data.get("isTyping") if isinstance(data, dict) else None
-        pk = parse_pk(User, to)
-        if pk is None or not isinstance(is_typing, bool) or str(pk) == self.user_id:
+        target = await self._typing_target(data) if isinstance(is_typing, bool) else None
+        if target is None:
             await self._error(BAD_TYPING)
             return
-        to = str(pk)
-        timer = self.typing_timers.pop(to, None)
+        timer = self.typing_timers.pop(target, None)
         if timer is not None:
             timer.cancel()
         if is_typing:
             # Forward only the change; a refresh just pushes the expiry back.
             if timer is None:
-                await self._typing_forward(to, True)
-            self.typing_timers[to] = asyncio.create_task(self._typing_expire(to))
+                await self._typing_forward(target, True)
+            self.typing_timers[target] = asyncio.create_task(self._typing_expire(target))
         elif timer is not None:
-            await self._typing_forward(to, False)
+            await self._typing_forward(target, False)
 
-    async def _typing_expire(self, to: str) -> None:
+    async def _typing_target(self, data: dict[str, Any]) -> str | None:
+        """ "c:<conversation>" (a conversation this user is in) or "u:<user>" (the seed's `to`)."""
+        if "conversationId" in data:
+            pk = parse_pk(Conversation, data["conversationId"])
+            if pk is None or self.user.pk not in await aconversation_member_ids(pk):
+                return None
+            return f"c:{pk}"
+        pk = parse_pk(User, data.get("to"))
+        if pk is None or str(pk) == self.user_id:
+            return None
+        return f"u:{pk}"
+
+    async def _typing_expire(self, target: str) -> None:
         """Stop the indicator when the client stops refreshing it (tab hung, laptop closed)."""
         await asyncio.sleep(float(settings.TYPING_TTL))
-        self.typing_timers.pop(to, None)
-        await self._typing_forward(to, False)
+        self.typing_timers.pop(target, None)
+        await self._typing_forward(target, False)
 
-    async def _typing_forward(self, to: str, is_typing: bool) -> None:
-        data = {"userId": self.user_id, "isTyping": is_typing}
-        await realtime.notify_users_now([to], "typing", data)
+    async def _typing_forward(self, target: str, is_typing: bool) -> None:
+        kind, _, target_id = target.partition(":")
+        data: dict[str, Any] = {"userId": self.user_id, "isTyping": is_typing}
+        if kind == "u":
+            await realtime.notify_users_now([target_id], "typing", data)
+            return
+        conversation_pk = parse_pk(Conversation, target_id)
+        others = [u for u in await aconversation_member_ids(conversation_pk) if u != self.user.pk]
+        await realtime.notify_users_now(others, "typing", {**data, "conversationId": target_id})
 
     async def _on_read(self, data: Any) -> None:
-        other = data.get("with") if isinstance(data, dict) else None
         up_to = data.get("upTo") if isinstance(data, dict) else None
-        if not isinstance(other, str | int) or not isinstance(up_to, str | int):
+        if not isinstance(up_to, str | int) or isinstance(up_to, bool):
             await self._error(BAD_READ)
             return
         try:
-            await receipts.read_async(reader_pk=self.user.pk, other_id=str(other), up_to=str(up_to))
+            if "conversationId" in data:
+                conversation_pk = parse_pk(Conversation, data["conversationId"])
+                if conversation_pk is None:
+                    raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
+            else:
+                other = data.get("with")
+                if not isinstance(other, str | int) or isinstance(other, bool):
+                    await self._error(BAD_READ)
+                    return
+                conversation_pk = await self._direct_with(other)
+            await receipts.read_async(
+                reader_pk=self.user.pk, conversation_id=conversation_pk, up_to=str(up_to)
+            )
         except ServiceError as exc:
             await self._error(exc.message)
+
+    async def _direct_with(self, other: object) -> Any:
+        """The conversation with `other` (the seed's `with`), or the REST API's 404."""
+        other_pk = parse_pk(User, other)
+        if other_pk is None or not await aread(user_exists, other_pk):
+            raise ServiceError(selectors.USER_NOT_FOUND, status=404)
+        conversation_pk = await adirect_conversation_find(self.user.pk, other_pk)
+        if conversation_pk is None:
+            raise ServiceError(selectors.MESSAGE_NOT_FOUND, status=404)
+        return conversation_pk
 
     async def _refuse(self) -> None:
         """Drop a flood event; a socket that keeps flooding is closed."""
@@ -251,17 +301,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send(text_data=message["text"])  # serialised once by realtime.py
         meta = message.get("meta")
-        if meta is not None and meta["receiverId"] == self.user_id and not meta["delivered"]:
-            # It reached a socket of its receiver: delivered (recorded with others, shortly).
-            pk = parse_pk(User, meta["senderId"]), self._message_pk(meta["id"])
-            if None not in pk:
-                receipts.delivery_noted(receiver_pk=self.user.pk, sender_pk=pk[0], message_pk=pk[1])
-
-    @staticmethod
-    def _message_pk(value: str) -> Any:
-        from messaging.models import Message
-
-        return parse_pk(Message, value)
+        if meta is not None and meta["senderId"] != self.user_id:
+            # It reached a socket of a member: delivered (recorded with others, shortly).
+            conversation_pk = parse_pk(Conversation, meta["conversationId"])
+            message_pk = parse_pk(Message, meta["id"])
+            if conversation_pk is not None and message_pk is not None:
+                receipts.delivery_noted(
+                    conversation_id=conversation_pk,
+                    user_pk=self.user.pk,
+                    seq=meta["seq"],
+                    message_id=message_pk,
+                )
 
     async def chat_online(self, message: dict[str, Any]) -> None:
         if self.user is None or self.closing:

@@ -404,6 +404,12 @@ async def presence_contacts(user_id: str) -> list[str]:
     return contacts
 
 
+def presence_contacts_forget(user_ids: list[str]) -> None:
+    """Their conversations changed: read their contacts afresh next time (this process)."""
+    for user_id in user_ids:
+        _contacts.pop(user_id, None)
+
+
 async def presence_introduce(first: str, second: str) -> None:
     """Two people just started a conversation: each hears at once whether the other is online
     (before, neither was the other's business), and later changes reach them both."""

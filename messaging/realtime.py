@@ -54,8 +54,8 @@ def _event_message(event: str, data: Any) -> dict[str, Any]:
         message["meta"] = {
             "id": data["_id"],
             "senderId": data["senderId"],
-            "receiverId": data["receiverId"],
-            "delivered": data.get("deliveredAt") is not None,
+            "conversationId": data["conversationId"],
+            "seq": data["seq"],
         }
     return message
 

@@ -15,8 +15,12 @@ class ReadIn(Schema):
 
 class MessageOut(Schema):
     id: str = Field(..., alias="_id")
+    conversationId: str
+    seq: int = Field(..., description="The message's place in its conversation: 1, 2, 3...")
     senderId: str
-    receiverId: str
+    receiverId: str | None = Field(
+        None, description="The other person of a direct conversation; null in groups."
+    )
     text: str | None = None
     image: str | None = None
     createdAt: str

@@ -1,25 +1,30 @@
-"""Reads for messaging: the contact list, conversation pages, and the Message JSON shape.
+"""Reads for messaging: conversations, pages of messages, receipts, the seed API's contact list.
 
 Every query is built by a `*_qs` function so tests/test_mongo_compile.py can prove that each one
 compiles to a MongoDB aggregation pipeline. The queries stay inside what django-mongodb-backend
-translates: filters, `Max`/`Count` grouping, slicing; no subqueries, no joins in hot paths.
+translates: filters, `Count` grouping, slicing; no subqueries, no joins (related rows are read
+by id in a second query and put together in Python).
 """
 
-from itertools import chain
+from __future__ import annotations
+
+from bisect import bisect_left
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
-from accounts.selectors import iso, user_public
+from accounts.selectors import user_public
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
-from chatproject.images import image_url
-from messaging.models import Message
+from messaging.conversion import direct_key
+from messaging.models import Conversation, Membership, Message, ReceiptMark
 from messaging.presence import presence_online_ids
+from messaging.shapes import NO_RECEIPT, Receipt, message_public, unread_count
 
 USER_NOT_FOUND = "User not found"
 MESSAGE_NOT_FOUND = "Message not found"
+CONVERSATION_NOT_FOUND = "Conversation not found"
 BAD_LIMIT = "limit must be a whole number from 1 to 100"
 BEFORE_AND_AFTER = "Use either before or after, not both"
 
@@ -42,148 +47,86 @@ def contacts_qs(*, user: User) -> QuerySet[User]:
     return User.objects.filter(is_active=True).exclude(pk=user.pk).defer("password").order_by()
 
 
-def conversation_summaries_qs(*, user: User) -> QuerySet:
-    """One row per direction of each of the user's conversations: newest id, unread count."""
-    return (
-        Message.objects.filter(Q(sender=user) | Q(receiver=user))
-        .values("sender_id", "receiver_id")
-        .annotate(last_id=Max("id"), unread=Count("id", filter=Q(read_at__isnull=True)))
-        .order_by()  # no sort: the rows are combined in Python
-    )
+def memberships_of_qs(*, user_id: Any) -> QuerySet[Membership]:
+    """Every conversation a user is or was in (one row each)."""
+    return Membership.objects.filter(user_id=user_id).order_by()
 
 
-def contact_ids(user_id: object) -> set[Any]:
-    """Pks of the people who share a conversation with `user_id` (wrote to or were written to).
+def members_qs(*, conversation_ids: list[Any]) -> QuerySet[Membership]:
+    return Membership.objects.filter(conversation_id__in=conversation_ids).order_by()
 
-    Two distinct-value reads of the (sender, receiver) index; their cost grows with the user's
-    history until conversations have members of their own (issue 10).
-    """
-    pk = parse_pk(User, user_id)
-    if pk is None:
-        return set()
-    sent = Message.objects.filter(sender_id=pk).values_list("receiver_id", flat=True).distinct()
-    received = Message.objects.filter(receiver_id=pk).values_list("sender_id", flat=True)
-    return set(sent.order_by()) | set(received.distinct().order_by())
+
+def membership_qs(*, conversation_id: Any, user_id: Any) -> QuerySet[Membership]:
+    return Membership.objects.filter(conversation_id=conversation_id, user_id=user_id)
+
+
+def conversations_by_ids_qs(ids: list[Any]) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(pk__in=ids).order_by()
+
+
+def conversation_by_key_qs(key: str) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(direct_key=key)
 
 
 def messages_by_ids_qs(ids: list[Any]) -> QuerySet[Message]:
     return Message.objects.filter(pk__in=ids)
 
 
-def conversation_qs(*, user_id: Any, other_id: Any) -> QuerySet[Message]:
-    """The messages between two people, both directions, and nobody else's."""
-    return Message.objects.filter(
-        Q(sender_id=user_id, receiver_id=other_id) | Q(sender_id=other_id, receiver_id=user_id)
-    )
-
-
-def message_page_direction_qs(
-    *, sender_id: Any, receiver_id: Any, before: Any = None, after: Any = None, limit: int
+def conversation_page_qs(
+    *,
+    conversation_id: Any,
+    seq_from: int = 0,
+    seq_until: int | None = None,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    limit: int,
 ) -> QuerySet[Message]:
-    """One direction of a page: `after` ascending from a cursor, otherwise newest first.
+    """A page of one conversation: after a seq ascending, otherwise newest first.
 
-    One direction is one range of the (sender, receiver, id) index, so the database stops after
-    `limit` rows; an OR of both directions makes SQLite sort the whole conversation instead.
+    One range of the unique (conversation, seq) index, so the database stops after `limit`
+    rows; the seq bounds keep it to what the reader may see (from when they joined, until
+    they left). Seq, not id, orders a conversation: on MongoDB ids made by two processes in
+    the same second may not follow the order of the writes; seqs always do.
     """
-    qs = Message.objects.filter(sender_id=sender_id, receiver_id=receiver_id)
-    if after is not None:
-        return qs.filter(pk__gt=after).order_by("id")[:limit]
-    if before is not None:
-        qs = qs.filter(pk__lt=before)
-    return qs.order_by("-id")[:limit]
+    low = seq_from if after_seq is None else max(seq_from, after_seq)
+    qs = Message.objects.filter(conversation_id=conversation_id, seq__gt=low)
+    high = seq_until
+    if before_seq is not None:
+        high = before_seq - 1 if high is None else min(high, before_seq - 1)
+    if high is not None:
+        qs = qs.filter(seq__lte=high)
+    if after_seq is not None:
+        return qs.order_by("seq")[:limit]
+    return qs.order_by("-seq")[:limit]
 
 
-def message_page(
-    *, user_id: Any, other_id: Any, before: Any = None, after: Any = None, limit: int
-) -> list[Message]:
-    """A page of the conversation, in the order it was fetched (`after`: oldest first)."""
-    directions = {(user_id, other_id), (other_id, user_id)}
-    rows = chain.from_iterable(
-        message_page_direction_qs(
-            sender_id=sender, receiver_id=receiver, before=before, after=after, limit=limit
-        )
-        for sender, receiver in directions
-    )
-    return sorted(rows, key=lambda message: message.pk, reverse=after is None)[:limit]
+def message_in_conversation_qs(*, conversation_id: Any, message_id: Any) -> QuerySet[Message]:
+    return Message.objects.filter(conversation_id=conversation_id, pk=message_id)
 
 
 def message_by_client_id_qs(*, sender_id: Any, client_id: str) -> QuerySet[Message]:
     return Message.objects.filter(sender_id=sender_id, client_id=client_id)
 
 
-def undelivered_qs(*, receiver_id: Any, up_to: Any = None) -> QuerySet[Message]:
-    qs = Message.objects.filter(receiver_id=receiver_id, delivered_at__isnull=True)
-    return qs.filter(pk__lte=up_to) if up_to is not None else qs
-
-
-def undelivered_from_qs(*, receiver_id: Any, sender_id: Any, up_to: Any) -> QuerySet[Message]:
-    return Message.objects.filter(
-        receiver_id=receiver_id, delivered_at__isnull=True, sender_id=sender_id, pk__lte=up_to
-    )
-
-
-def undelivered_by_sender_qs(*, receiver_id: Any, up_to: Any = None) -> QuerySet:
-    """Per sender, the newest message to `receiver_id` not yet delivered."""
-    return (
-        undelivered_qs(receiver_id=receiver_id, up_to=up_to)
-        .values("sender_id")
-        .annotate(last_id=Max("id"))
-        .order_by()
-    )
-
-
-def unread_qs(*, reader_id: Any, other_id: Any, up_to: Any) -> QuerySet[Message]:
-    return Message.objects.filter(
-        sender_id=other_id, receiver_id=reader_id, pk__lte=up_to, read_at__isnull=True
-    )
+def receipt_marks_qs(
+    *, conversation_id: Any, user_id: Any, kind: str, from_seq: int, limit: int
+) -> QuerySet[ReceiptMark]:
+    """A member's cursor moves of one kind from `from_seq` on, oldest first."""
+    return ReceiptMark.objects.filter(
+        conversation_id=conversation_id, user_id=user_id, kind=kind, up_to_seq__gte=from_seq
+    ).order_by("up_to_seq")[:limit]
 
 
 def messages_older_than_qs(*, older_than: Any) -> QuerySet[Message]:
     return Message.objects.filter(created_at__lt=older_than)
 
 
-# --- Shapes and lookups ---------------------------------------------------------------------------
+def conversation_counts_qs() -> QuerySet:
+    """Messages per conversation (chat_stats)."""
+    return Message.objects.values("conversation_id").annotate(n=Count("id")).order_by()
 
 
-def message_public(msg: Message) -> dict[str, Any]:
-    """The contract's Message shape; `text` and `image` are null when absent."""
-    return {
-        "_id": str(msg.pk),
-        "senderId": str(msg.sender_id),
-        "receiverId": str(msg.receiver_id),
-        "text": msg.text or None,
-        "image": image_url(msg.image) or None,
-        "createdAt": iso(msg.created_at),
-        "updatedAt": iso(msg.updated_at),
-        "clientId": msg.client_id or None,
-        "deliveredAt": iso(msg.delivered_at),
-        "readAt": iso(msg.read_at),
-    }
-
-
-def message_prev_id(message: Message) -> str | None:
-    """Id of the message before `message` in its conversation; None when it is the first.
-
-    Sent with every new message (`prevId`) so a client can tell that it missed one. Exact on
-    SQLite: sends commit one at a time, so every smaller id was committed before this one.
-    Computed once per message object.
-    """
-    if not hasattr(message, "_prev_id"):
-        pair = (message.sender_id, message.receiver_id)
-        ids = [
-            pk
-            for sender, receiver in {pair, pair[::-1]}
-            for pk in message_page_direction_qs(
-                sender_id=sender, receiver_id=receiver, before=message.pk, limit=1
-            ).values_list("pk", flat=True)
-        ]
-        message._prev_id = str(max(ids)) if ids else None
-    return message._prev_id
-
-
-def message_event(message: Message) -> dict[str, Any]:
-    """A new message as `newMessage` and the send endpoints carry it: the Message plus `prevId`."""
-    return {**message_public(message), "prevId": message_prev_id(message)}
+# --- Lookups ------------------------------------------------------------------------------------
 
 
 def user_get(*, user_id: object, active_only: bool = False) -> User:
@@ -195,17 +138,27 @@ def user_get(*, user_id: object, active_only: bool = False) -> User:
     return user
 
 
-def conversation_message_pk(*, user_id: Any, other_id: Any, message_id: object) -> Any:
-    """The pk of `message_id` if it belongs to this pair's conversation, else 404.
+def direct_conversation(*, user_id: Any, other_id: Any) -> Conversation | None:
+    """The direct conversation of two people, if they ever wrote to each other."""
+    return conversation_by_key_qs(direct_key(user_id, other_id)).first()
 
-    Another pair's message answers exactly like an unknown one, so ids reveal nothing.
+
+def message_seq(*, conversation_id: Any, message_id: object) -> tuple[Any, int]:
+    """(pk, seq) of `message_id` if it belongs to this conversation, else 404.
+
+    Another conversation's message answers exactly like an unknown one, so ids reveal nothing.
     """
     pk = parse_pk(Message, message_id)
-    if pk is None or not (
-        conversation_qs(user_id=user_id, other_id=other_id).filter(pk=pk).exists()
-    ):
+    row = None
+    if pk is not None:
+        row = (
+            message_in_conversation_qs(conversation_id=conversation_id, message_id=pk)
+            .values_list("pk", "seq")
+            .first()
+        )
+    if row is None:
         raise ServiceError(MESSAGE_NOT_FOUND, status=404)
-    return pk
+    return row
 
 
 def online_user_ids() -> set[str]:
@@ -213,40 +166,125 @@ def online_user_ids() -> set[str]:
     return presence_online_ids()
 
 
-# --- Composed reads -------------------------------------------------------------------------------
+def contact_ids(user_id: object) -> set[Any]:
+    """Pks of the people who share a conversation with `user_id` and are still in it."""
+    pk = parse_pk(User, user_id)
+    if pk is None:
+        return set()
+    mine = [m.conversation_id for m in memberships_of_qs(user_id=pk).only("conversation_id")]
+    if not mine:
+        return set()
+    others = members_qs(conversation_ids=mine).filter(left_at__isnull=True).exclude(user_id=pk)
+    return set(others.values_list("user_id", flat=True))
+
+
+# --- Receipts -----------------------------------------------------------------------------------
+
+
+def _first_mark_times(marks: list[ReceiptMark], seqs: list[int]) -> dict[int, Any]:
+    """For each seq, the time of the first cursor move that reached it (marks sorted by seq)."""
+    reached = [mark.up_to_seq for mark in marks]
+    times = {}
+    for seq in seqs:
+        index = bisect_left(reached, seq)
+        if index < len(marks):
+            times[seq] = marks[index].at
+    return times
+
+
+def direct_receipts(conversation: Conversation, messages: list[Message]) -> dict[Any, Receipt]:
+    """deliveredAt/readAt of a direct conversation's messages: when the receiver's cursors
+    first passed each one. Two reads whatever the page size (one per kind)."""
+    if conversation.kind != Conversation.Kind.DIRECT or not messages:
+        return {}
+    by_receiver: dict[Any, list[Message]] = {}
+    for message in messages:
+        if message.receiver_id is not None:
+            by_receiver.setdefault(message.receiver_id, []).append(message)
+    receipts: dict[Any, Receipt] = {}
+    for receiver_id, theirs in by_receiver.items():
+        seqs = sorted(m.seq for m in theirs)
+        span = seqs[-1] - seqs[0] + 2  # cursor moves have distinct seqs: this many at most
+        times = {}
+        for kind in (ReceiptMark.Kind.DELIVERED, ReceiptMark.Kind.READ):
+            marks = list(
+                receipt_marks_qs(
+                    conversation_id=conversation.pk,
+                    user_id=receiver_id,
+                    kind=kind,
+                    from_seq=seqs[0],
+                    limit=span,
+                )
+            )
+            times[kind] = _first_mark_times(marks, seqs)
+        for m in theirs:
+            read = times[ReceiptMark.Kind.READ].get(m.seq)
+            delivered = times[ReceiptMark.Kind.DELIVERED].get(m.seq) or read
+            receipts[m.pk] = Receipt(delivered_at=delivered, read_at=read)
+    return receipts
+
+
+def messages_public(conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
+    receipts = direct_receipts(conversation, messages)
+    return [message_public(m, receipts.get(m.pk, NO_RECEIPT)) for m in messages]
+
+
+# --- Composed reads: the seed API --------------------------------------------------------------
+
+
+def _recency(entry: tuple[Conversation, Message] | None) -> Any:
+    return entry[1].pk if entry is not None else 0
 
 
 def user_contacts(*, user: User) -> list[dict[str, Any]]:
     """Every other active user with `unreadCount` and `lastMessage`, latest conversation first.
 
-    Three queries whatever the number of users or messages: users, per-conversation summary,
-    and the last messages themselves.
+    Five queries whatever the number of users, conversations or messages: users, my
+    memberships, their conversations, the last messages, the other members' cursors.
     """
     contacts = list(contacts_qs(user=user))
-    last_ids: dict[Any, Any] = {}
-    unread: dict[Any, int] = {}
-    for row in conversation_summaries_qs(user=user):
-        incoming = row["receiver_id"] == user.pk
-        other = row["sender_id"] if incoming else row["receiver_id"]
-        if incoming:
-            unread[other] = row["unread"]
-        if other not in last_ids or row["last_id"] > last_ids[other]:
-            last_ids[other] = row["last_id"]
-    wanted = [last_ids[c.pk] for c in contacts if c.pk in last_ids]
-    last_messages = {m.pk: m for m in messages_by_ids_qs(wanted)} if wanted else {}
+    mine = {m.conversation_id: m for m in memberships_of_qs(user_id=user.pk)}
+    conversations = [
+        c
+        for c in conversations_by_ids_qs(list(mine))
+        if c.kind == Conversation.Kind.DIRECT and c.last_message_id is not None
+    ]
+    last_messages = {
+        m.pk: m for m in messages_by_ids_qs([c.last_message_id for c in conversations])
+    }
+    others = {
+        m.conversation_id: m
+        for m in members_qs(conversation_ids=[c.pk for c in conversations]).exclude(user_id=user.pk)
+    }
+    by_peer: dict[Any, tuple[Conversation, Message]] = {}
+    for conversation in conversations:
+        other, last = others.get(conversation.pk), last_messages.get(conversation.last_message_id)
+        if other is not None and last is not None:
+            by_peer[other.user_id] = (conversation, last)
     online = online_user_ids()
 
     # Name order first; the stable second sort then puts recent conversations on top.
     contacts.sort(key=lambda c: (c.full_name.casefold(), str(c.pk)))
-    contacts.sort(key=lambda c: (c.pk in last_ids, last_ids.get(c.pk, 0)), reverse=True)
+    contacts.sort(key=lambda c: (c.pk in by_peer, _recency(by_peer.get(c.pk))), reverse=True)
     result = []
     for contact in contacts:
-        last = last_messages.get(last_ids.get(contact.pk))
+        last_shape, unread = None, 0
+        if contact.pk in by_peer:
+            conversation, last = by_peer[contact.pk]
+            member, other = mine[conversation.pk], others[conversation.pk]
+            unread = unread_count(conversation.last_seq, member)
+            receipt = NO_RECEIPT
+            if last.receiver_id == other.user_id:
+                receipt = Receipt(
+                    delivered_at=other.delivered_at if last.seq <= other.delivered_seq else None,
+                    read_at=other.read_at if last.seq <= other.read_seq else None,
+                )
+            last_shape = message_public(last, receipt)
         result.append(
             {
                 **user_public(contact, online=str(contact.pk) in online),
-                "unreadCount": unread.get(contact.pk, 0),
-                "lastMessage": message_public(last) if last else None,
+                "unreadCount": unread,
+                "lastMessage": last_shape,
             }
         )
     return result
@@ -265,15 +303,15 @@ def page_limit(value: object) -> int:
     return limit
 
 
-def message_history(
+def conversation_history(
     *,
-    user: User,
-    other_id: str,
+    conversation: Conversation,
+    membership: Membership,
     before: str | None = None,
     after: str | None = None,
     limit: object = None,
 ) -> list[dict[str, Any]]:
-    """A page of the conversation with `other_id`, oldest first.
+    """A page of a conversation as this member may see it, oldest first.
 
     Default: the newest `limit` messages. `before`: the `limit` messages older than it.
     `after`: the `limit` oldest messages newer than it (catch-up; repeat with the last id
@@ -282,58 +320,105 @@ def message_history(
     size = page_limit(limit)
     if before and after:
         raise ServiceError(BEFORE_AND_AFTER)
-    other = user_get(user_id=other_id)
     cursors = {}
     for name, value in (("before", before), ("after", after)):
         if value:
-            cursors[name] = conversation_message_pk(
-                user_id=user.pk, other_id=other.pk, message_id=value
-            )
-    page = message_page(user_id=user.pk, other_id=other.pk, limit=size, **cursors)
+            cursors[f"{name}_seq"] = message_seq(conversation_id=conversation.pk, message_id=value)[
+                1
+            ]
+    page = list(
+        conversation_page_qs(
+            conversation_id=conversation.pk,
+            seq_from=membership.visible_from_seq,
+            seq_until=membership.visible_until_seq,
+            limit=size,
+            **cursors,
+        )
+    )
     if not after:
         page.reverse()  # fetched newest first to take the newest page
-    return [message_public(m) for m in page]
+    return messages_public(conversation, page)
+
+
+def message_history(
+    *,
+    user: User,
+    other_id: str,
+    before: str | None = None,
+    after: str | None = None,
+    limit: object = None,
+) -> list[dict[str, Any]]:
+    """The seed API's page of the conversation with `other_id` (their direct conversation)."""
+    size = page_limit(limit)
+    if before and after:
+        raise ServiceError(BEFORE_AND_AFTER)
+    other = user_get(user_id=other_id)
+    conversation = direct_conversation(user_id=user.pk, other_id=other.pk)
+    membership = (
+        membership_qs(conversation_id=conversation.pk, user_id=user.pk).first()
+        if conversation is not None
+        else None
+    )
+    if conversation is None or membership is None:
+        if before or after:  # no conversation: no message of it can be a cursor
+            raise ServiceError(MESSAGE_NOT_FOUND, status=404)
+        return []
+    return conversation_history(
+        conversation=conversation, membership=membership, before=before, after=after, limit=size
+    )
 
 
 # --- Operator statistics --------------------------------------------------------------------------
 
 
-def pair_counts_qs() -> QuerySet:
-    """Messages per (sender, receiver) direction; both directions make one conversation."""
-    return Message.objects.values("sender_id", "receiver_id").annotate(n=Count("id")).order_by()
-
-
 def chat_stats(*, since: Any, top: int = 5) -> dict[str, Any]:
-    """Counts for `chat_stats`: users, messages (total and since `since`), top conversations.
-
-    `top` needs one pass over the per-direction counts, which is one row per pair of people
-    who ever wrote to each other, never one per message.
-    """
+    """Counts for `chat_stats`: users, messages (total and since `since`), conversations and
+    members, the busiest conversations. `top` needs one pass over per-conversation counts."""
     recent = Message.objects.filter(created_at__gte=since)
-    pairs: dict[tuple[str, str], int] = {}
-    for row in pair_counts_qs().iterator():
-        key = tuple(sorted((str(row["sender_id"]), str(row["receiver_id"]))))
-        pairs[key] = pairs.get(key, 0) + row["n"]
-    busiest = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:top]
-    ids = {uid for (a, b), _ in busiest for uid in (a, b)}
+    counts = sorted(
+        ((row["n"], row["conversation_id"]) for row in conversation_counts_qs().iterator()),
+        key=lambda item: (-item[0], str(item[1])),
+    )[:top]
+    busiest = {c.pk: c for c in conversations_by_ids_qs([cid for _, cid in counts])}
+    members: dict[Any, list[Any]] = {}
+    for row in members_qs(conversation_ids=list(busiest)).values("conversation_id", "user_id"):
+        members.setdefault(row["conversation_id"], []).append(row["user_id"])
     people = {
-        str(u.pk): u
-        for u in User.objects.filter(pk__in=[parse_pk(User, uid) for uid in ids]).only(
+        u.pk: u
+        for u in User.objects.filter(pk__in={uid for ids in members.values() for uid in ids}).only(
             "full_name", "email"
         )
     }
 
-    def name(uid: str) -> str:
+    def name(uid: Any) -> str:
         user = people.get(uid)
         return f"{user.full_name} <{user.email}>" if user else f"(deleted user {uid})"
 
+    top_rows = []
+    for n, cid in counts:
+        conversation = busiest.get(cid)
+        uids = sorted(members.get(cid, []), key=str)
+        top_rows.append(
+            {
+                "conversation": str(cid),
+                "kind": conversation.kind if conversation else None,
+                "title": conversation.title if conversation else "",
+                "users": [str(uid) for uid in uids],
+                "names": [name(uid) for uid in uids],
+                "messages": n,
+            }
+        )
+    group_ids = list(
+        Conversation.objects.filter(kind=Conversation.Kind.GROUP).values_list("pk", flat=True)
+    )
     return {
         "users": User.objects.count(),
         "activeUsers": User.objects.filter(is_active=True).count(),
         "messages": Message.objects.count(),
         "messagesToday": recent.count(),
         "sendersToday": recent.aggregate(n=Count("sender_id", distinct=True))["n"],
-        "topConversations": [
-            {"users": [a, b], "names": [name(a), name(b)], "messages": n} for (a, b), n in busiest
-        ],
+        "conversations": Conversation.objects.count(),
+        "groups": len(group_ids),
+        "groupMembers": members_qs(conversation_ids=group_ids).filter(left_at__isnull=True).count(),
+        "topConversations": top_rows,
     }

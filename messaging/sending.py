@@ -15,6 +15,8 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import User
 from chatproject.errors import ServiceError
@@ -22,8 +24,11 @@ from chatproject.ids import parse_pk
 from chatproject.images import image_decode, image_store, images_delete
 from chatproject.local_limits import local_windows
 from messaging import realtime, selectors
-from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Message
+from messaging.direct import adirect_conversation_id, direct_conversation_id
+from messaging.members import aconversation_member_ids, conversation_member_ids
+from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Conversation, Message
 from messaging.presence import presence_introduce
+from messaging.shapes import message_event
 from messaging.writer import WriterBusy, awrite, write
 
 EMPTY_MESSAGE = "Message text or image is required"
@@ -49,15 +54,20 @@ class Sent:
     payload: dict[str, Any]  # the Message JSON with prevId, as answered and announced
 
 
-def message_check(
-    *, sender_id: Any, receiver_id: object, text: object, image: object, client_id: object
-) -> tuple[Any, str, str | None, str | None]:
-    """Validate a send without touching the database: (receiver pk, text, image, clientId)."""
+def receiver_check(*, sender_id: Any, receiver_id: object) -> Any:
+    """The pk of the person a direct send goes to (404 malformed, 400 yourself)."""
     receiver_pk = parse_pk(User, receiver_id)
     if receiver_pk is None:
         raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     if receiver_pk == sender_id:
         raise ServiceError(NOT_YOURSELF)
+    return receiver_pk
+
+
+def content_check(
+    *, text: object, image: object, client_id: object
+) -> tuple[str, str | None, str | None]:
+    """Validate what is sent, without touching the database: (text, image, clientId)."""
     if text is not None and not isinstance(text, str):
         raise ServiceError(TEXT_NOT_A_STRING, errors={"text": [TEXT_NOT_A_STRING]})
     text = text if text and text.strip() else ""
@@ -70,7 +80,7 @@ def message_check(
     client_id = (client_id or "").strip() or None
     if client_id is not None and len(client_id) > CLIENT_ID_MAX_LENGTH:
         raise ServiceError(CLIENT_ID_INVALID, errors={"clientId": [CLIENT_ID_INVALID]})
-    return receiver_pk, text, (image or None), client_id
+    return text, (image or None), client_id
 
 
 def _limit_key(sender_id: Any) -> str:
@@ -93,11 +103,21 @@ def _existing(sender_id: Any, client_id: str | None) -> Sent | None:
     if client_id is None:
         return None
     first = selectors.message_by_client_id_qs(sender_id=sender_id, client_id=client_id).first()
-    return Sent(first, False, selectors.message_event(first)) if first is not None else None
+    if first is None:
+        return None
+    prev = (
+        selectors.conversation_page_qs(
+            conversation_id=first.conversation_id, before_seq=first.seq, limit=1
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return Sent(first, False, message_event(first, prev))
 
 
 def message_store(
     sender_id: Any,
+    conversation_id: Any,
     receiver_pk: Any,
     text: str,
     image_name: str,
@@ -108,14 +128,17 @@ def message_store(
 
     A clientId stored before returns the first message (a retry is never refused by the limit
     and never stored twice, even when two retries race: the unique index decides). Otherwise
-    `over_limit` (seconds to wait) refuses with 429, and a missing or deactivated receiver 404.
+    `over_limit` (seconds to wait) refuses with 429. The message takes the conversation's next
+    seq.
     """
     if over_limit is not None:
         existing = _existing(sender_id, client_id)
         if existing is not None:
             return existing
         raise ServiceError(TOO_MANY_MESSAGES, status=429, retry_after=over_limit)
-    if not selectors.user_qs(user_id=receiver_pk, active_only=True).exists():
+    if receiver_pk is not None and not (
+        selectors.user_qs(user_id=receiver_pk, active_only=True).exists()
+    ):
         raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     message = Message(
         sender_id=sender_id,
@@ -125,13 +148,14 @@ def message_store(
         client_id=client_id,
     )
     try:
-        # Foreign keys were just checked and the unique (sender, client_id) is left to the
-        # database, so full_clean runs no queries of its own.
+        # Foreign keys were just checked and the unique indexes are left to the database,
+        # so full_clean runs no queries of its own.
         message.full_clean(
-            exclude=["sender", "receiver"], validate_unique=False, validate_constraints=False
+            exclude=["conversation", "seq", "sender", "receiver"],
+            validate_unique=False,
+            validate_constraints=False,
         )
-        with transaction.atomic():  # its own savepoint: a duplicate leaves the batch usable
-            message.save(force_insert=True)
+        prev_id = message_append(conversation_id, message)
     except IntegrityError:
         existing = _existing(sender_id, client_id)
         if existing is None:
@@ -139,7 +163,48 @@ def message_store(
         return existing  # a concurrent retry with the same clientId got in first
     except ValidationError as exc:
         raise ServiceError(INVALID_MESSAGE, errors=exc.message_dict) from exc
-    return Sent(message, True, selectors.message_event(message))
+    return Sent(message, True, message_event(message, prev_id))
+
+
+def message_append(conversation_id: Any, message: Message) -> Any:
+    """Store `message` as the conversation's next one, from its sender (who must be an active
+    member; 404 otherwise); returns the id of the message before it (None for the first).
+
+    Runs inside a transaction (the writer's, or a service's): the conversation's head is read
+    and moved within it, so seqs never repeat or skip (SQLite: one writer at a time; MongoDB: the
+    unique (conversation, seq) index refuses a collision, and the caller may retry).
+    """
+    head = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list("last_seq", "last_message_id")
+        .first()
+    )
+    if head is None:
+        raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
+    seq, prev_id = head[0] + 1, head[1]
+    now = timezone.now()
+    message.conversation_id, message.seq, message.created_at = conversation_id, seq, now
+    with transaction.atomic():  # its own savepoint: a duplicate leaves the caller's usable
+        message.save(force_insert=True)
+        # One's own message is never unread (and writing marks nothing read).
+        moved = (
+            selectors.membership_qs(conversation_id=conversation_id, user_id=message.sender_id)
+            .filter(left_at__isnull=True)
+            .update(sent_since_read=F("sent_since_read") + 1)
+        )
+        if not moved:
+            raise NotAMember
+    Conversation.objects.filter(pk=conversation_id).update(
+        last_seq=seq, last_message_id=message.pk, last_message_at=now
+    )
+    return prev_id
+
+
+class NotAMember(ServiceError):
+    """Only the conversation's current members write to it (the same 404 as an unknown one)."""
+
+    def __init__(self) -> None:
+        super().__init__(selectors.CONVERSATION_NOT_FOUND, status=404)
 
 
 def message_send(
@@ -149,42 +214,42 @@ def message_send(
     text: str | None,
     image: str | None,
     client_id: str | None,
-) -> tuple[Message, bool]:
-    """Store a message and announce it to both people; (message, created).
-
-    The same `client_id` from the same sender returns the first message (created=False).
-    """
-    receiver_pk, text, image, client_id = message_check(
-        sender_id=sender.pk, receiver_id=receiver_id, text=text, image=image, client_id=client_id
-    )
-    sent = _store_sync(sender.pk, receiver_pk, text, image, client_id)
+) -> Sent:
+    """Store a message to `receiver_id` (their direct conversation) and announce it to both
+    people. The same `client_id` from the same sender returns the first message
+    (`created` False)."""
+    receiver_pk = receiver_check(sender_id=sender.pk, receiver_id=receiver_id)
+    text, image, client_id = content_check(text=text, image=image, client_id=client_id)
+    if image:
+        # Before the costly image work: a retry needs none, and a wrong receiver gets nothing.
+        existing = _existing(sender.pk, client_id)
+        if existing is not None:
+            return existing
+    if not selectors.user_qs(user_id=receiver_pk, active_only=True).exists():
+        raise ServiceError(selectors.USER_NOT_FOUND, status=404)
+    conversation_id = direct_conversation_id(sender.pk, receiver_pk)
+    sent = _store_sync(sender.pk, conversation_id, receiver_pk, text, image, client_id)
     if sent.created:
-        realtime.notify_users(
-            [sent.message.sender_id, sent.message.receiver_id], "newMessage", sent.payload
-        )
-        if sent.payload["prevId"] is None:
-            pair = (str(sent.message.sender_id), str(sent.message.receiver_id))
-            transaction.on_commit(lambda: async_to_sync(presence_introduce)(*pair))
-    return sent.message, sent.created
+        announce_new_message(sent)
+    return sent
 
 
 def _store_sync(
-    sender_id: Any, receiver_pk: Any, text: str, image: str | None, client_id: str | None
+    sender_id: Any,
+    conversation_id: Any,
+    receiver_pk: Any,
+    text: str,
+    image: str | None,
+    client_id: str | None,
 ) -> Sent:
-    if image:
-        # Before the costly image work: a retry needs none, and a wrong receiver gets nothing.
-        existing = _existing(sender_id, client_id)
-        if existing is not None:
-            return existing
-        if not selectors.user_qs(user_id=receiver_pk, active_only=True).exists():
-            raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     wait = _limit_hit(sender_id)
     stored = ""
     if image and wait is None:
         # Stored before the row exists: a bad image or a storage outage leaves nothing behind.
         stored = image_store(image_decode(image, max_side=IMAGE_MAX_SIDE), folder=IMAGE_FOLDER)
+    args = (sender_id, conversation_id, receiver_pk, text, stored, client_id, wait)
     try:
-        sent = write(message_store, sender_id, receiver_pk, text, stored, client_id, wait)
+        sent = write(message_store, *args)
     except WriterBusy as exc:
         images_delete([stored])
         _limit_refund(sender_id)
@@ -199,27 +264,51 @@ def _store_sync(
     return sent
 
 
+def announce_new_message(sent: Sent) -> None:
+    """From sync code, after the commit: `newMessage` to every member's sockets."""
+    message = sent.message
+    members = conversation_member_ids(message.conversation_id, message)
+    realtime.notify_users(members, "newMessage", sent.payload)
+    if sent.payload["prevId"] is None and message.receiver_id is not None:
+        pair = (str(message.sender_id), str(message.receiver_id))
+        transaction.on_commit(lambda: async_to_sync(presence_introduce)(*pair))
+
+
 async def message_send_async(
-    *, sender_id: Any, receiver_id: object, text: object, client_id: object
+    *,
+    sender_id: Any,
+    receiver_id: object = None,
+    conversation_id: object = None,
+    text: object,
+    client_id: object,
 ) -> Sent:
-    """The WebSocket's `sendMessage`: the same rules as REST for a text message."""
-    receiver_pk, text, _, client_id = message_check(
-        sender_id=sender_id, receiver_id=receiver_id, text=text, image=None, client_id=client_id
-    )
+    """The WebSocket's `sendMessage`: the same rules as REST for a text message, to a person
+    (`to`, their direct conversation) or to a conversation the sender is in."""
+    if conversation_id is not None:
+        receiver_pk = None
+        conversation_pk = parse_pk(Conversation, conversation_id)
+        if conversation_pk is None:
+            raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
+        text, _, client_id = content_check(text=text, image=None, client_id=client_id)
+    else:
+        receiver_pk = receiver_check(sender_id=sender_id, receiver_id=receiver_id)
+        text, _, client_id = content_check(text=text, image=None, client_id=client_id)
+        conversation_pk = await adirect_conversation_id(sender_id, receiver_pk)
     wait = _limit_hit(sender_id)
     if wait is not None and client_id is None:
         raise ServiceError(TOO_MANY_MESSAGES, status=429, retry_after=wait)
+    args = (sender_id, conversation_pk, receiver_pk, text, "", client_id, wait)
     try:
-        sent = await awrite(message_store, sender_id, receiver_pk, text, "", client_id, wait)
+        sent = await awrite(message_store, *args)
     except WriterBusy as exc:
         _limit_refund(sender_id)
         raise ServiceError(SERVER_BUSY, status=503, retry_after=BUSY_RETRY_AFTER) from exc
     if sent.created:
-        await realtime.notify_users_now(
-            [sent.message.sender_id, sent.message.receiver_id], "newMessage", sent.payload
-        )
-        if sent.payload["prevId"] is None:  # a new conversation: presence between them now
-            await presence_introduce(str(sent.message.sender_id), str(sent.message.receiver_id))
+        members = await aconversation_member_ids(sent.message.conversation_id, sent.message)
+        await realtime.notify_users_now(members, "newMessage", sent.payload)
+        message = sent.message
+        if sent.payload["prevId"] is None and message.receiver_id is not None:
+            await presence_introduce(str(message.sender_id), str(message.receiver_id))
     elif wait is None:
         _limit_refund(sender_id)
     return sent

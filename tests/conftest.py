@@ -25,9 +25,11 @@ class ApiClient(Client):
 def _clear_cache() -> None:
     """Rate-limit counters live in the cache and in the process; every test starts with none."""
     from chatproject.local_limits import local_windows
+    from messaging.direct import direct_ids_forget
 
     cache.clear()
     local_windows.clear()
+    direct_ids_forget()  # databases come and go under the same ids
 
 
 @pytest.fixture

@@ -22,8 +22,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
-from django.db.models import Count, Model, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Model
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 from django_mongodb_backend.base import DatabaseWrapper
@@ -32,8 +31,9 @@ from django_mongodb_backend.query import MongoQuery
 
 from accounts.models import User
 from messaging import receipts, selectors, sending, services
-from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin, ReceiptFilter
-from messaging.models import Message
+from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
+from messaging.members import member_ids
+from messaging.models import Conversation, Membership, Message, ReceiptMark
 
 ALIAS = "mongo_compile"
 CLOSED_PORT_URI = "mongodb://127.0.0.1:1/parley_compile"  # nothing listens on port 1
@@ -163,47 +163,68 @@ def document(instance: Model) -> dict:
 
 USERS = User._meta.db_table
 MESSAGES = Message._meta.db_table
+CONVERSATIONS = Conversation._meta.db_table
+MEMBERSHIPS = Membership._meta.db_table
 
 # --- Each query builder compiles ------------------------------------------------------------
 
 
 def _builders() -> dict[str, Callable[[], Any]]:
     me, other = unsaved(User, 1), unsaved(User, 2)
+    conversation = fake_pk(Conversation, 5)
     cursor = fake_pk(Message, 7)
     now = timezone.now()
-    page = dict(user_id=me.pk, other_id=other.pk, limit=50)
+    page = dict(conversation_id=conversation, seq_from=3, seq_until=90, limit=50)
     return {
         "user": lambda: list(selectors.user_qs(user_id=me.pk, active_only=True)),
         "contacts": lambda: list(selectors.contacts_qs(user=me)),
-        "summaries": lambda: list(selectors.conversation_summaries_qs(user=me)),
-        "by_ids": lambda: list(selectors.messages_by_ids_qs([cursor, fake_pk(Message, 8)])),
-        "page_newest": lambda: selectors.message_page(**page),
-        "page_before": lambda: selectors.message_page(before=cursor, **page),
-        "page_after": lambda: selectors.message_page(after=cursor, **page),
-        "cursor_exists": lambda: (
-            selectors.conversation_qs(user_id=me.pk, other_id=other.pk).filter(pk=cursor).exists()
+        "memberships_of": lambda: list(selectors.memberships_of_qs(user_id=me.pk)),
+        "members": lambda: list(
+            selectors.members_qs(conversation_ids=[conversation]).filter(left_at__isnull=True)
         ),
-        "prev_id": lambda: selectors.message_prev_id(
-            unsaved(Message, 7, sender_id=me.pk, receiver_id=other.pk)
+        "member_ids": lambda: member_ids(conversation),
+        "membership": lambda: selectors.membership_qs(
+            conversation_id=conversation, user_id=me.pk
+        ).first(),
+        "conversations_by_ids": lambda: list(selectors.conversations_by_ids_qs([conversation])),
+        "direct_by_key": lambda: selectors.direct_conversation(user_id=me.pk, other_id=other.pk),
+        "by_ids": lambda: list(selectors.messages_by_ids_qs([cursor, fake_pk(Message, 8)])),
+        "page_newest": lambda: list(selectors.conversation_page_qs(**page)),
+        "page_before": lambda: list(selectors.conversation_page_qs(before_seq=40, **page)),
+        "page_after": lambda: list(selectors.conversation_page_qs(after_seq=40, **page)),
+        "message_seq": lambda: (
+            selectors.message_in_conversation_qs(conversation_id=conversation, message_id=cursor)
+            .values_list("pk", "seq")
+            .first()
         ),
         "by_client_id": lambda: selectors.message_by_client_id_qs(
             sender_id=me.pk, client_id="c-1"
         ).first(),
-        "undelivered_groups": lambda: list(
-            selectors.undelivered_by_sender_qs(receiver_id=me.pk, up_to=cursor)
+        "receipt_marks": lambda: list(
+            selectors.receipt_marks_qs(
+                conversation_id=conversation, user_id=me.pk, kind="read", from_seq=3, limit=60
+            )
         ),
+        "contact_ids": lambda: selectors.contact_ids(str(me.pk)),
         "older_than_count": lambda: selectors.messages_older_than_qs(older_than=now).count(),
-        "pair_counts": lambda: list(selectors.pair_counts_qs()),
+        "conversation_counts": lambda: list(selectors.conversation_counts_qs()),
         "senders_today": lambda: Message.objects.filter(created_at__gte=now).aggregate(
             n=Count("sender_id", distinct=True)
         ),
         # Writes: the filter and the $set pipeline.
-        "mark_delivered": lambda: selectors.undelivered_qs(receiver_id=me.pk, up_to=cursor).update(
-            delivered_at=now, updated_at=now
+        "head_move": lambda: Conversation.objects.filter(pk=conversation).update(
+            last_seq=8, last_message_id=cursor, last_message_at=now
         ),
-        "mark_read": lambda: selectors.unread_qs(
-            reader_id=me.pk, other_id=other.pk, up_to=cursor
-        ).update(read_at=now, delivered_at=Coalesce("delivered_at", Value(now)), updated_at=now),
+        "unread_bookkeeping": lambda: (
+            selectors.membership_qs(conversation_id=conversation, user_id=me.pk)
+            .filter(left_at__isnull=True)
+            .update(sent_since_read=F("sent_since_read") + 1)
+        ),
+        "cursor_move": lambda: (
+            selectors.membership_qs(conversation_id=conversation, user_id=me.pk)
+            .filter(read_seq__lt=8)
+            .update(read_seq=8, read_at=now, sent_since_read=0)
+        ),
         "delete_by_ids": lambda: selectors.messages_by_ids_qs([cursor]).delete(),
     }
 
@@ -226,39 +247,39 @@ def test_compiles_query_builder(name: str, mongo: Recorder) -> None:
         assert criteria
 
 
-def test_compiles_the_conversation_page_as_one_bounded_read_per_direction(mongo: Recorder) -> None:
-    """A page reads each direction of exactly this pair, each stopping at the page size."""
-    me, other = fake_pk(User, 1), fake_pk(User, 2)
+def test_compiles_the_conversation_page_as_one_bounded_read(mongo: Recorder) -> None:
+    """A page reads one range of exactly this conversation, stopping at the page size."""
+    conversation = fake_pk(Conversation, 5)
     with override_settings(DATABASE_ROUTERS=[_ToMongo()]):
-        selectors.message_page(user_id=me, other_id=other, limit=5)
-    assert len(mongo.reads) == 2
-    directions = set()
-    for collection, pipeline in mongo.reads:
-        assert collection == MESSAGES
-        match = str(pipeline[0]["$match"])
-        assert match.count(repr(me)) == 1 and match.count(repr(other)) == 1
-        directions.add(match.index(repr(me)) < match.index(repr(other)))
-        assert pipeline[-1] == {"$limit": 5}
-    assert directions == {True, False}
+        list(selectors.conversation_page_qs(conversation_id=conversation, limit=5))
+    [(collection, pipeline)] = mongo.reads
+    assert collection == MESSAGES
+    assert repr(conversation) in str(pipeline[0]["$match"])
+    assert pipeline[-1] == {"$limit": 5}
+    assert "$lookup" not in str(pipeline)
 
 
-def test_compiles_the_client_id_index_without_nulls(mongo: Recorder) -> None:
-    """The unique (sender, client_id) index leaves out messages without a clientId.
+@pytest.mark.parametrize(("model", "field"), [(Message, "client_id"), (Conversation, "direct_key")])
+def test_compiles_the_unique_nullable_indexes_without_nulls(
+    mongo: Recorder, model: type[Model], field: str
+) -> None:
+    """Unique indexes on nullable fields leave out the documents without a value.
 
     MongoDB unique indexes treat a missing value as a value; the backend's partial filter keeps
-    such documents out of the index, so any number of messages may have no clientId.
+    such documents out of the index, so any number of messages may have no clientId, and any
+    number of groups no direct_key.
     """
     from django.db.models import Index
     from django_mongodb_backend.schema import DatabaseSchemaEditor
 
-    [constraint] = Message._meta.constraints
+    constraint = next(c for c in model._meta.constraints if field in c.fields)
     index = Index(fields=constraint.fields, name=constraint.name)
     editor = DatabaseSchemaEditor(connections[ALIAS])
-    model = index.get_pymongo_index_model(Message, editor, unique=True).document
+    document_ = index.get_pymongo_index_model(model, editor, unique=True).document
 
-    assert model["unique"] is True
-    assert list(model["key"]) == ["sender_id", "client_id"]
-    assert model["partialFilterExpression"]["client_id"] == {"$type": "string"}
+    assert document_["unique"] is True
+    assert list(document_["key"])[-1] == field
+    assert document_["partialFilterExpression"][field] == {"$type": "string"}
 
 
 # --- The composed reads and the services, driven end to end -----------------------------------
@@ -272,30 +293,51 @@ def routed(mongo: Recorder) -> Iterator[Recorder]:
 
 def test_compiles_the_users_list(routed: Recorder, db) -> None:  # noqa: ANN001
     me = unsaved(User, 1, full_name="Me", email="me@example.com")
-    routed.rows[USERS] = [document(unsaved(User, 2, full_name="Bob", email="b@example.com"))]
-    pk_column = Message._meta.pk.column
+    bob = unsaved(User, 2, full_name="Bob", email="b@example.com")
+    conversation = unsaved(
+        Conversation,
+        5,
+        kind="direct",
+        direct_key="1:2",
+        last_seq=2,
+        last_message_id=fake_pk(Message, 9),
+    )
+    routed.rows[USERS] = [document(bob)]
+    routed.rows[CONVERSATIONS] = [document(conversation)]
+    routed.rows[MEMBERSHIPS] = [
+        document(unsaved(Membership, 1, conversation_id=conversation.pk, user_id=bob.pk))
+    ]
     routed.rows[MESSAGES] = [
-        {
-            "sender_id": fake_pk(User, 2),
-            "receiver_id": me.pk,
-            "last_id": fake_pk(Message, 9),
-            "unread": 1,
-        }
+        document(
+            unsaved(
+                Message,
+                9,
+                conversation_id=conversation.pk,
+                seq=2,
+                sender_id=bob.pk,
+                receiver_id=me.pk,
+                text="hi",
+                created_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+        )
     ]
 
     rows = selectors.user_contacts(user=me)
 
-    assert rows[0]["fullName"] == "Bob" and rows[0]["unreadCount"] == 1
-    assert len(routed.reads) == 3  # users, summaries, last messages
-    assert routed.read_stages(MESSAGES)[0][:2] == ["$match", "$group"]
-    assert pk_column in str(routed.reads[-1][1][0]["$match"])
+    assert rows[0]["fullName"] == "Bob" and rows[0]["lastMessage"]["text"] == "hi"
+    assert len(routed.reads) == 5  # users, memberships, conversations, last messages, members
+    assert "$lookup" not in str(routed.reads)
 
 
 def test_compiles_a_history_page(routed: Recorder, db) -> None:  # noqa: ANN001
     me, bob = unsaved(User, 1), unsaved(User, 2, full_name="Bob", email="b@example.com")
+    conversation = unsaved(Conversation, 5, kind="direct", direct_key="1:2", last_seq=7)
     msg = unsaved(
         Message,
         7,
+        conversation_id=conversation.pk,
+        seq=7,
         sender_id=bob.pk,
         receiver_id=me.pk,
         text="hi",
@@ -303,50 +345,75 @@ def test_compiles_a_history_page(routed: Recorder, db) -> None:  # noqa: ANN001
         updated_at=timezone.now(),
     )
     routed.rows[USERS] = [document(bob)]
+    routed.rows[CONVERSATIONS] = [document(conversation)]
+    routed.rows[MEMBERSHIPS] = [
+        document(unsaved(Membership, 1, conversation_id=conversation.pk, user_id=me.pk))
+    ]
     routed.rows[MESSAGES] = [document(msg)]
 
     page = selectors.message_history(user=me, other_id=str(bob.pk), before=str(msg.pk), limit="10")
 
-    # The recorder answers every read with the same row, so each direction yields it once.
-    assert [m["text"] for m in page] == ["hi", "hi"]
-    assert len(routed.reads) == 4  # the other user, the cursor check, one read per direction
+    assert [m["text"] for m in page] == ["hi"]
+    # the other user, the conversation, my membership, the cursor, the page, two receipt reads
+    assert len(routed.reads) == 7
 
 
 def test_compiles_sending(routed: Recorder, db) -> None:  # noqa: ANN001
     me, bob = unsaved(User, 1), unsaved(User, 2, full_name="Bob", email="b@example.com")
+    conversation = unsaved(Conversation, 5, kind="direct", direct_key="1:2", last_seq=3)
     routed.rows[USERS] = [document(bob)]
+    routed.rows[CONVERSATIONS] = [document(conversation)]
 
-    message, created = sending.message_send(
+    sent = sending.message_send(
         sender=me, receiver_id=str(bob.pk), text="hello", image=None, client_id="c-1"
     )
 
-    assert created
+    assert sent.created and sent.message.seq == 4
     [(collection, [doc])] = routed.inserts
     assert collection == MESSAGES
-    assert doc["text"] == "hello" and doc["client_id"] == "c-1"
+    assert doc["text"] == "hello" and doc["client_id"] == "c-1" and doc["seq"] == 4
     assert doc["sender_id"] == me.pk and doc["receiver_id"] == bob.pk
+    # the sender's unread bookkeeping and the conversation's new head
+    assert {c for c, _, _ in routed.updates} == {MEMBERSHIPS, CONVERSATIONS}
 
 
 def test_compiles_receipts(routed: Recorder, db) -> None:  # noqa: ANN001
     me, bob = unsaved(User, 1), unsaved(User, 2, full_name="Bob", email="b@example.com")
+    conversation = unsaved(
+        Conversation,
+        5,
+        kind="direct",
+        direct_key="1:2",
+        last_seq=9,
+        last_message_id=fake_pk(Message, 9),
+    )
     routed.rows[USERS] = [document(bob)]
-    routed.rows[MESSAGES] = [{"sender_id": bob.pk, "last_id": fake_pk(Message, 9)}]
+    routed.rows[CONVERSATIONS] = [document(conversation)]
+    routed.rows[MEMBERSHIPS] = [
+        document(unsaved(Membership, 1, conversation_id=conversation.pk, user_id=me.pk))
+    ]
+    routed.rows[MESSAGES] = [
+        {"_id" if False else Message._meta.pk.column: fake_pk(Message, 9), "seq": 9}
+    ]
 
     assert receipts.messages_mark_delivered(receiver=me) == 1
-    assert (
-        receipts.messages_mark_read(reader=me, other_id=str(bob.pk), up_to=str(fake_pk(Message, 9)))
-        == 1
-    )
+    receipts.messages_mark_read(reader=me, other_id=str(bob.pk), up_to=str(fake_pk(Message, 9)))
 
-    delivered, read = routed.updates
-    assert set(delivered[2][0]["$set"]) == {"delivered_at", "updated_at"}
-    assert set(read[2][0]["$set"]) == {"read_at", "delivered_at", "updated_at"}
-    assert "$ifNull" in str(read[2][0]["$set"]["delivered_at"])
+    moves = [pipeline[0]["$set"] for c, _, pipeline in routed.updates if c == MEMBERSHIPS]
+    assert {"delivered_seq", "delivered_at"} <= set(moves[0])
+    assert any({"read_seq", "read_at", "sent_since_read"} <= set(m) for m in moves)
+    assert [c for c, _ in routed.inserts] == [ReceiptMark._meta.db_table] * len(routed.inserts)
 
 
 def test_compiles_purge_and_delete(routed: Recorder, db) -> None:  # noqa: ANN001
     pk_column = Message._meta.pk.column
-    routed.rows[MESSAGES] = [{pk_column: fake_pk(Message, 3), "image": "messages/a.png"}]
+    routed.rows[MESSAGES] = [
+        {
+            pk_column: fake_pk(Message, 3),
+            "image": "messages/a.png",
+            "conversation_id": fake_pk(Conversation, 5),
+        }
+    ]
 
     services.messages_purge(older_than=timezone.now(), dry_run=True)
     services.messages_purge(older_than=timezone.now())
@@ -368,10 +435,8 @@ def test_compiles_the_admin_list(routed: Recorder, db) -> None:  # noqa: ANN001
     model_admin = MessageAdmin(Message, admin.site)
     request = RequestFactory().get("/admin/messaging/message/")
     qs, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), "bob")
-    pair = f"{fake_pk(User, 1)}-{fake_pk(User, 2)}"
     for flt, value in (
-        (ConversationFilter, pair),
-        (ReceiptFilter, "delivered"),
+        (ConversationFilter, str(fake_pk(Conversation, 5))),
         (ImageFilter, "yes"),
     ):
         spec = flt(request, {flt.parameter_name: [value]}, Message, model_admin)
@@ -380,6 +445,31 @@ def test_compiles_the_admin_list(routed: Recorder, db) -> None:  # noqa: ANN001
 
     [stages] = routed.read_stages(MESSAGES)  # the filter's own lookup reads the users
     assert "$lookup" in stages and "$match" in stages
+
+
+def test_compiles_moving_messages_into_conversations(routed: Recorder, db) -> None:  # noqa: ANN001
+    """The data migration runs on MongoDB too (its reads, bulk updates and inserts compile)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from messaging.conversion import messages_to_conversations
+
+    state = MigrationLoader(None, ignore_no_migrations=True).project_state(
+        ("messaging", "0002_conversations")
+    )
+    routed.rows[MESSAGES] = [
+        {
+            Message._meta.pk.column: fake_pk(Message, 3),
+            "sender_id": fake_pk(User, 1),
+            "receiver_id": fake_pk(User, 2),
+            "created_at": timezone.now().replace(tzinfo=None),
+            "delivered_at": None,
+            "read_at": timezone.now().replace(tzinfo=None),
+        }
+    ]
+    messages_to_conversations(state.apps, None)
+
+    assert CONVERSATIONS in [c for c, _ in routed.inserts]
+    assert MEMBERSHIPS in [c for c, _ in routed.inserts]
 
 
 # --- The same builders under the real MongoDB settings -----------------------------------------
@@ -399,7 +489,7 @@ def test_builders_compile_under_the_mongo_settings() -> None:
             __file__,
             "-q",
             "-k",
-            "compiles_query or compiles_the_conv or client_id_index",
+            "compiles_query or compiles_the_conv or unique_nullable",
             "-p",
             "no:cacheprovider",
         ],

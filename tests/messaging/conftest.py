@@ -42,10 +42,36 @@ def png_data_url() -> Callable[..., str]:
 
 @pytest.fixture
 def make_message(db) -> Callable[..., Message]:  # noqa: ANN001
-    """Store a message directly (no rate limit, no events), for arranging history."""
+    """Store a message in the pair's direct conversation (no rate limit, no events), for
+    arranging history; `created_at=` backdates it, `delivered_at=`/`read_at=` move the
+    receiver's cursors to it at that time."""
+    from messaging.direct import direct_conversation_id
+    from messaging.models import Conversation
+    from messaging.receipts import cursor_move
+    from messaging.sending import message_append
 
-    def make(sender: User, receiver: User, text: str = "hi", **fields: Any) -> Message:
-        return Message.objects.create(sender=sender, receiver=receiver, text=text, **fields)
+    def make(
+        sender: User,
+        receiver: User,
+        text: str = "hi",
+        *,
+        created_at: Any = None,
+        delivered_at: Any = None,
+        read_at: Any = None,
+        **fields: Any,
+    ) -> Message:
+        conversation_id = direct_conversation_id(sender.pk, receiver.pk)
+        message = Message(sender=sender, receiver=receiver, text=text, **fields)
+        with transaction.atomic():
+            message_append(conversation_id, message)
+            if created_at is not None:
+                Message.objects.filter(pk=message.pk).update(created_at=created_at)
+                message.created_at = created_at
+            conversation = Conversation.objects.get(pk=conversation_id)
+            for kind, at in (("delivered", delivered_at), ("read", read_at)):
+                if at is not None:
+                    cursor_move(conversation, receiver.pk, kind, message.seq, message.pk, at=at)
+        return message
 
     return make
 

@@ -13,6 +13,13 @@ def read(client, other, up_to: object):  # noqa: ANN001
     return client.call("post", f"/api/messages/{other.pk}/read", {"upTo": up_to})
 
 
+def marks(client, other) -> dict[str, tuple]:  # noqa: ANN001
+    """What a person's history shows: message id -> (deliveredAt, readAt)."""
+    response = client.get(f"/api/messages/{other.pk}")
+    assert response.status_code == 200
+    return {m["_id"]: (m["deliveredAt"], m["readAt"]) for m in response.json()}
+
+
 @pytest.fixture
 def three_from_bob(alice, bob, make_message) -> list[Message]:  # noqa: ANN001
     return [make_message(bob, alice, f"b{n}") for n in range(3)]
@@ -28,11 +35,11 @@ def test_read_marks_up_to_and_tells_the_sender(
 
     assert response.status_code == 200
     assert response.json() == {"message": MARKED_READ, "updated": 2}
+    shown = marks(login_client(bob), alice)
     for message in (first, second):
-        message.refresh_from_db()
-        assert message.read_at is not None and message.delivered_at is not None
-    third.refresh_from_db()
-    assert third.read_at is None and third.delivered_at is None
+        delivered_at, read_at = shown[str(message.pk)]
+        assert read_at is not None and delivered_at is not None
+    assert shown[str(third.pk)] == (None, None)
     [(to, event, data)] = events
     assert (to, event) == ([str(bob.pk)], "messagesRead")
     assert data["userId"] == str(alice.pk) and data["upTo"] == str(second.pk)
@@ -52,14 +59,18 @@ def test_reading_again_changes_and_announces_nothing(
 
 def test_an_earlier_delivery_time_is_kept(alice, bob, make_message, login_client):  # noqa: ANN001
     """Reading does not rewrite when the message reached the reader's device."""
-    message = make_message(bob, alice, "hi")
-    read(login_client(alice), bob, str(message.pk))  # marks delivered and read now
-    delivered = Message.objects.get(pk=message.pk).delivered_at
-    Message.objects.filter(pk=message.pk).update(read_at=None)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    earlier = timezone.now() - timedelta(minutes=5)
+    message = make_message(bob, alice, "hi", delivered_at=earlier)
 
     read(login_client(alice), bob, str(message.pk))
 
-    assert Message.objects.get(pk=message.pk).delivered_at == delivered
+    delivered_at, read_at = marks(login_client(bob), alice)[str(message.pk)]
+    assert delivered_at.startswith(earlier.strftime("%Y-%m-%dT%H:%M"))
+    assert read_at > delivered_at
 
 
 def test_only_messages_to_the_reader_are_marked(alice, bob, make_message, login_client):  # noqa: ANN001
@@ -70,8 +81,8 @@ def test_only_messages_to_the_reader_are_marked(alice, bob, make_message, login_
     response = read(login_client(alice), bob, str(mine.pk))
 
     assert response.json()["updated"] == 1
-    assert Message.objects.get(pk=from_bob.pk).read_at is not None
-    assert Message.objects.get(pk=mine.pk).read_at is None
+    assert marks(login_client(bob), alice)[str(from_bob.pk)][1] is not None
+    assert marks(login_client(alice), bob)[str(mine.pk)][1] is None  # Bob hasn't read it
 
 
 @pytest.mark.parametrize("up_to", ["nope", "-5", "99999999999999999999999"])
@@ -108,7 +119,7 @@ def test_another_pairs_message_id_is_404(
             assert response.status_code == 404
             assert response.json()["message"] == MESSAGE_NOT_FOUND
     assert events == []
-    assert not Message.objects.filter(read_at__isnull=False).exists()
+    assert all(read_at is None for _, read_at in marks(login_client(bob), alice).values())
 
 
 def test_read_needs_login(api, bob, three_from_bob):  # noqa: ANN001

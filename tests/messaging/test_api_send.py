@@ -239,12 +239,12 @@ def test_sending_needs_login(api, bob):  # noqa: ANN001
 
 
 def test_service_returns_created_flag(alice, bob):  # noqa: ANN001
-    """message_send: (message, True) first, (same message, False) for the same clientId."""
-    first, created = sending.message_send(
+    """message_send: created first, the same message (not created) for the same clientId."""
+    first_sent = sending.message_send(
         sender=alice, receiver_id=str(bob.pk), text="hi", image=None, client_id="z"
     )
-    again, created_again = sending.message_send(
+    again_sent = sending.message_send(
         sender=alice, receiver_id=str(bob.pk), text="hi", image=None, client_id="z"
     )
-    assert created is True and created_again is False
-    assert again.pk == first.pk
+    assert first_sent.created is True and again_sent.created is False
+    assert again_sent.message.pk == first_sent.message.pk

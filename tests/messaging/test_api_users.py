@@ -8,7 +8,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messaging import selectors
-from messaging.models import Message
 from tests.accounts.conftest import ISO_UTC, USER_KEYS
 
 URL = "/api/messages/users"
@@ -103,34 +102,35 @@ def test_a_third_user_sees_nothing_of_another_pair(
     assert "private" not in str(rows)
 
 
-def _populate(make_user, me, count: int) -> None:  # noqa: ANN001
+def _populate(make_user, make_message, me, count: int) -> None:  # noqa: ANN001
     """`count` other users, each with a conversation with `me` in both directions."""
     for n in range(count):
         other = make_user()
-        Message.objects.create(sender=other, receiver=me, text=f"hello {n}")
-        Message.objects.create(sender=me, receiver=other, text=f"reply {n}")
+        make_message(other, me, f"hello {n}")
+        make_message(me, other, f"reply {n}")
 
 
 @pytest.mark.parametrize("others", [3, 30])
-def test_users_list_runs_three_queries_whatever_the_size(
-    others, make_user, alice, django_assert_num_queries
+def test_users_list_runs_five_queries_whatever_the_size(
+    others, make_user, make_message, alice, django_assert_num_queries
 ):  # noqa: ANN001
-    """Users, conversation summaries and last messages: three queries, no N+1."""
-    _populate(make_user, alice, others)
+    """Users, my memberships, those conversations, their last messages and the other members'
+    cursors: five queries whatever the number of people or messages, no N+1."""
+    _populate(make_user, make_message, alice, others)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(5):
         rows = selectors.user_contacts(user=alice)
 
     assert len(rows) == others
     assert all(row["unreadCount"] == 1 and row["lastMessage"] for row in rows)
 
 
-def test_users_endpoint_query_count_does_not_grow(make_user, alice, login_client):  # noqa: ANN001
+def test_users_endpoint_query_count_does_not_grow(make_user, make_message, alice, login_client):  # noqa: ANN001
     """The whole request (auth included) costs the same for 3 and for 30 contacts."""
     client = login_client(alice)
     counts = []
     for batch in (3, 27):
-        _populate(make_user, alice, batch)
+        _populate(make_user, make_message, alice, batch)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(URL).status_code == 200
         counts.append(len(queries))

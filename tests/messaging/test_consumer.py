@@ -218,12 +218,12 @@ async def test_a_message_sent_by_the_service_reaches_both_people(open_socket, al
     from messaging.sending import message_send
 
     a, b = await open_socket(alice), await open_socket(bob)
-    message, created = await database_sync_to_async(message_send)(
+    sent = await database_sync_to_async(message_send)(
         sender=bob, receiver_id=str(alice.pk), text="from the service", image=None, client_id="s1"
     )
-    assert created
+    assert sent.created
     for socket in (a, b):
-        assert (await next_event(socket, "newMessage"))["_id"] == str(message.pk)
+        assert (await next_event(socket, "newMessage"))["_id"] == str(sent.message.pk)
 
 
 async def test_the_sender_hears_delivered_when_the_receiver_socket_gets_it(
@@ -231,6 +231,8 @@ async def test_the_sender_hears_delivered_when_the_receiver_socket_gets_it(
 ):
     """messagesDelivered goes to the sender as soon as a socket of the receiver has it."""
     a, b = await open_socket(alice), await open_socket(bob)
+    for socket in (a, b):
+        await next_event(socket, "ready")
     sent = await rest_send(login_client(alice), bob, "are you there?")
 
     assert (await next_event(b, "newMessage"))["_id"] == sent["_id"]

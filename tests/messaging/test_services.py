@@ -6,11 +6,18 @@ from django.db import connection, transaction
 from chatproject.errors import ServiceError
 from messaging import receipts, selectors, sending, services
 from messaging.models import Message
-from messaging.selectors import MESSAGE_NOT_FOUND
 from tests.accounts.conftest import ISO_UTC
 
 
-def test_mark_delivered_tells_each_sender_once(make_user, alice, bob, make_message, sent_events):  # noqa: ANN001
+def delivered(viewer, other, login_client) -> dict[str, object]:  # noqa: ANN001
+    """What `viewer`'s history with `other` shows: message id -> deliveredAt."""
+    response = login_client(viewer).get(f"/api/messages/{other.pk}")
+    return {m["_id"]: m["deliveredAt"] for m in response.json()}
+
+
+def test_mark_delivered_tells_each_sender_once(
+    make_user, alice, bob, make_message, sent_events, login_client
+):  # noqa: ANN001
     """Everything waiting for Alice is delivered; each sender hears about their newest one."""
     carol = make_user()
     make_message(bob, alice, "b1")
@@ -21,12 +28,13 @@ def test_mark_delivered_tells_each_sender_once(make_user, alice, bob, make_messa
     with sent_events() as events:
         changed = receipts.messages_mark_delivered(receiver=alice)
 
-    assert changed == 3
-    assert not Message.objects.filter(receiver=alice, delivered_at__isnull=True).exists()
-    assert Message.objects.get(pk=to_bob.pk).delivered_at is None
+    assert changed == 2  # her conversations with Bob and with Carol
+    assert all(delivered(bob, alice, login_client)[str(m.pk)] for m in (b2,))
+    assert delivered(carol, alice, login_client)[str(c1.pk)]
+    assert delivered(alice, bob, login_client)[str(to_bob.pk)] is None
     by_user = {to[0]: (event, data) for to, event, data in events}
     assert len(events) == 2
-    for sender, last in ((bob, b2), (carol, c1)):
+    for sender, last in ((bob, to_bob), (carol, c1)):
         event, data = by_user[str(sender.pk)]
         assert event == "messagesDelivered"
         assert data["userId"] == str(alice.pk) and data["upTo"] == str(last.pk)
@@ -42,27 +50,10 @@ def test_mark_delivered_twice_announces_once(alice, bob, make_message, sent_even
     assert len(events) == 1
 
 
-def test_mark_delivered_up_to(alice, bob, make_message):  # noqa: ANN001
-    """With `up_to`, later messages keep waiting."""
-    first = make_message(bob, alice, "1")
-    later = make_message(bob, alice, "2")
-
-    assert receipts.messages_mark_delivered(receiver=alice, up_to=str(first.pk)) == 1
-
-    assert Message.objects.get(pk=first.pk).delivered_at is not None
-    assert Message.objects.get(pk=later.pk).delivered_at is None
-
-
 def test_mark_delivered_with_nothing_waiting(alice, sent_events):  # noqa: ANN001
     with sent_events() as events:
         assert receipts.messages_mark_delivered(receiver=alice) == 0
     assert events == []
-
-
-def test_mark_delivered_malformed_up_to(alice):  # noqa: ANN001
-    with pytest.raises(ServiceError) as caught:
-        receipts.messages_mark_delivered(receiver=alice, up_to="not-an-id")
-    assert caught.value.status == 404 and caught.value.message == MESSAGE_NOT_FOUND
 
 
 def test_nothing_is_announced_when_the_transaction_rolls_back(alice, bob, sent_events):  # noqa: ANN001

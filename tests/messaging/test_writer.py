@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import IntegrityError, connection
 
-from messaging.models import Message
+from messaging.models import Conversation, Membership
 from messaging.writer import DatabaseWriter, WriterBusy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,8 +16,12 @@ def writer() -> DatabaseWriter:
     return DatabaseWriter(max_waiting=100)
 
 
-def _insert(sender_id: int, receiver_id: int, text: str) -> int:
-    return Message.objects.create(sender_id=sender_id, receiver_id=receiver_id, text=text).pk
+def _insert(member_id: int, other_id: int, title: str) -> int:
+    """A group with two members (a foreign key to each, checked at commit on SQLite)."""
+    conversation = Conversation.objects.create(kind="group", title=title)
+    Membership.objects.create(conversation=conversation, user_id=member_id)
+    Membership.objects.create(conversation=conversation, user_id=other_id)
+    return conversation.pk
 
 
 def _hold(started: threading.Event, release: threading.Event) -> None:
@@ -36,7 +40,7 @@ def test_writes_waiting_together_commit_as_one_transaction(writer, alice, bob):
     ids = [future.result(10) for future in futures]
     blocker.result(10)
 
-    assert len(set(ids)) == 50 and Message.objects.count() == 50
+    assert len(set(ids)) == 50 and Conversation.objects.count() == 50
     assert writer.batches == 2  # the blocker's batch, then all fifty in one
 
 
@@ -45,14 +49,14 @@ def test_a_failing_write_undoes_only_itself(writer, alice, bob):
     writer.submit(_hold, started, release)
     assert started.wait(5)
     good = writer.submit(_insert, alice.pk, bob.pk, "kept")
-    bad = writer.submit(_insert, alice.pk, 999_999, "no such receiver")  # foreign key
+    bad = writer.submit(_insert, alice.pk, 999_999, "no such member")  # foreign key
     also_good = writer.submit(_insert, bob.pk, alice.pk, "kept too")
     release.set()
 
     assert good.result(10) and also_good.result(10)
     with pytest.raises(IntegrityError):
         bad.result(10)
-    assert sorted(Message.objects.values_list("text", flat=True)) == ["kept", "kept too"]
+    assert sorted(Conversation.objects.values_list("title", flat=True)) == ["kept", "kept too"]
 
 
 def test_a_full_queue_refuses_at_once(alice, bob):

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from messaging import sending
 from messaging.consumers import BAD_SEND
-from messaging.models import Message
+from messaging.models import Membership, Message
 from messaging.selectors import USER_NOT_FOUND
 from messaging.sending import EMPTY_MESSAGE, NOT_YOURSELF, TEXT_TOO_LONG, TOO_MANY_MESSAGES
 from tests.messaging.test_consumer import drain, events_within, next_event, send_event
@@ -132,8 +132,9 @@ async def test_a_full_writer_queue_refuses_with_503_and_retry_advice(
     assert await rows() == 0
 
 
-async def test_the_store_job_costs_four_statements(open_socket, alice, bob, monkeypatch):
-    """Receiver check, insert, and one predecessor lookup per direction (savepoints aside)."""
+async def test_the_store_job_costs_five_statements(open_socket, alice, bob, monkeypatch):
+    """Receiver active, the conversation's head, the insert, the sender's unread bookkeeping
+    and the new head: five statements (savepoints aside), whatever the history."""
     captured: list[str] = []
     store = sending.message_store
 
@@ -149,7 +150,7 @@ async def test_the_store_job_costs_four_statements(open_socket, alice, bob, monk
     await next_event(a, "messageSent")
 
     statements = [sql for sql in captured if "SAVEPOINT" not in sql]
-    assert len(statements) == 4, statements
+    assert len(statements) == 5, statements
 
 
 async def test_deliveries_are_recorded_together_and_the_sender_hears_the_newest(
@@ -168,10 +169,10 @@ async def test_deliveries_are_recorded_together_and_the_sender_hears_the_newest(
 
     receipt = await next_event(a, "messagesDelivered", until=lambda r: r["upTo"] == ids[-1])
     assert receipt["userId"] == str(bob.pk)
-    delivered = await database_sync_to_async(
-        lambda: Message.objects.filter(delivered_at__isnull=False).count()
+    membership = await database_sync_to_async(
+        lambda: Membership.objects.get(user=bob, conversation_id=receipt["conversationId"])
     )()
-    assert delivered == 5
+    assert membership.delivered_seq == 5
     # Two tabs and five messages, one flush: the sender heard it once or twice, not ten times.
     later = [e for e in await events_within(a, 0.5) if e == "messagesDelivered"]
     assert len(later) <= 1

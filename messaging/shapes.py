@@ -1,0 +1,103 @@
+"""The JSON shapes of messaging: a Message, a Conversation, a member. Pure functions, no queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from accounts.selectors import iso
+from chatproject.images import image_url
+from messaging.models import Conversation, Membership, Message
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """When a message reached its receiver, and when they read it (None: not yet)."""
+
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+
+
+NO_RECEIPT = Receipt()
+
+
+def message_public(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str, Any]:
+    """The contract's Message shape plus `conversationId` and `seq`; system lines add `kind`
+    and `event`. `text`/`image` are null when absent; `receiverId` is null in groups, and
+    `deliveredAt`/`readAt` (the receiver's, in a direct conversation) null until then."""
+    shape = {
+        "_id": str(message.pk),
+        "conversationId": str(message.conversation_id),
+        "seq": message.seq,
+        "senderId": str(message.sender_id),
+        "receiverId": str(message.receiver_id) if message.receiver_id is not None else None,
+        "text": message.text or None,
+        "image": image_url(message.image) or None,
+        "createdAt": iso(message.created_at),
+        "updatedAt": iso(message.updated_at),
+        "clientId": message.client_id or None,
+        "deliveredAt": iso(receipt.delivered_at),
+        "readAt": iso(receipt.read_at),
+    }
+    if message.kind == Message.Kind.SYSTEM:
+        shape["kind"] = message.kind
+        shape["event"] = message.event
+    return shape
+
+
+def message_event(message: Message, prev_id: Any) -> dict[str, Any]:
+    """A new message as `newMessage` and the send answers carry it: plus `prevId`, the
+    conversation's previous message (null for the first), so a client can tell it missed one."""
+    return {**message_public(message), "prevId": str(prev_id) if prev_id is not None else None}
+
+
+def unread_count(last_seq: int, mine: Membership) -> int:
+    """Messages after the member's read cursor that others wrote (no query)."""
+    read = max(mine.read_seq, mine.visible_from_seq)
+    return max(0, last_seq - read - mine.sent_since_read)
+
+
+def member_public(membership: Membership) -> dict[str, Any]:
+    return {
+        "userId": str(membership.user_id),
+        "role": membership.role,
+        "joinedAt": iso(membership.joined_at),
+        "leftAt": iso(membership.left_at),
+        "readSeq": membership.read_seq,
+        "readAt": iso(membership.read_at),
+        "deliveredSeq": membership.delivered_seq,
+        "deliveredAt": iso(membership.delivered_at),
+    }
+
+
+def conversation_public(
+    conversation: Conversation,
+    *,
+    mine: Membership,
+    last_message: Message | None,
+    members: list[Membership] | None = None,
+) -> dict[str, Any]:
+    """A conversation as `mine` (the asking member) sees it: what's new is counted from their
+    read cursor; a member who left sees the conversation as it was when they left."""
+    last_seq = conversation.last_seq
+    if mine.visible_until_seq is not None:
+        last_seq = min(last_seq, mine.visible_until_seq)
+    shape = {
+        "_id": str(conversation.pk),
+        "kind": conversation.kind,
+        "title": conversation.title,
+        "picture": image_url(conversation.picture) or None,
+        "createdBy": str(conversation.created_by_id) if conversation.created_by_id else None,
+        "createdAt": iso(conversation.created_at),
+        "updatedAt": iso(conversation.updated_at),
+        "lastSeq": last_seq,
+        "lastMessage": message_public(last_message) if last_message is not None else None,
+        "lastActivityAt": iso(conversation.last_message_at or conversation.created_at),
+        "unreadCount": unread_count(last_seq, mine),
+        "role": mine.role,
+        "active": mine.active,
+    }
+    if members is not None:
+        shape["members"] = [member_public(m) for m in members]
+    return shape
