@@ -49,7 +49,7 @@ migrations-check: $(STAMP)
 ci:
 	bash .ci/run
 
-# Benchmarks (bench/, docs/PERFORMANCE.md): the full run takes 1-2 hours on 2 cores (3 interleaved
+# Benchmarks (bench/, docs/PERFORMANCE.md): the full run takes about 2 hours on 2 cores (3 interleaved
 # repeats, each trial waits for a quiet machine); system N needs node + npm. Never a CI gate.
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -34,8 +34,8 @@ async def load_gate(gate: LoadGate, what: str = "") -> dict[str, Any]:
     """Wait (up to `gate.wait`) for the 1-minute load average to fall to `gate.limit`."""
     first = now = load_1m()
     started = time.monotonic()
-    while now > gate.limit and time.monotonic() - started < gate.wait:
-        await asyncio.sleep(POLL_S)
+    while now > gate.limit and (left := gate.wait - (time.monotonic() - started)) > 0:
+        await asyncio.sleep(min(POLL_S, left))
         now = load_1m()
     waited = time.monotonic() - started
     ok = now <= gate.limit

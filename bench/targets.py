@@ -60,8 +60,11 @@ def cpu_rows(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         mine = median(summary[row][rate], "server_cpu_s_per_1k_msgs")
         floor = median(summary[FLOOR][rate], "server_cpu_s_per_1k_msgs")
         x = ratio(mine, floor)
+        if x is None:  # every trial of one of the two rows was invalid
+            out.append((target, f"- (no valid trial at {rate} msgs/s)", None))
+            continue
         measured = f"{fmt(mine, 2)} vs {fmt(floor, 2)} CPU s per 1k msgs at {rate} msgs/s"
-        out.append((target, f"{measured}: **{fmt(x)}x**", None if x is None else x <= limit))
+        out.append((target, f"{measured}: **{fmt(x)}x**", x <= limit))
     return out
 
 
