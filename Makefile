@@ -49,11 +49,12 @@ migrations-check: $(STAMP)
 ci:
 	bash .ci/run
 
-# Benchmarks (bench/, docs/PERFORMANCE.md): the full run takes ~45 min on 2 cores; never a CI gate.
+# Benchmarks (bench/, docs/PERFORMANCE.md): the full run takes about 2 hours on 2 cores (3 interleaved
+# repeats, each trial waits for a quiet machine); system N needs node + npm. Never a CI gate.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# The same harness at tiny rates and counts (< 1 min): proves it works, not how fast.
+# The same harness at tiny rates and counts (1-2 min): proves it works, not how fast.
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench --smoke
 

@@ -3,15 +3,18 @@
     python -m bench.floor --port 9000                       # A: in-process fan-out
     python -m bench.floor --port 9000 --redis redis://...   # B: plus a Redis PUBLISH/SUBSCRIBE hop
 
-A client connects to `/ws/?u=<user>` and sends `{"event": "benchSend", "data": {"to", "text"}}`;
-every socket of the receiver and of the sender gets `{"event": "newMessage", "data": {...}}`,
-the same frame shape the app sends, so one generator measures both.
+A client connects to `/ws/?u=<user>` and sends the app's WebSocket send,
+`{"event": "sendMessage", "data": {"to", "text", "clientId"}}`: the sending socket gets
+`{"event": "messageSent", "data": {"clientId", "message"}}` and every socket of the receiver and
+of the sender gets `{"event": "newMessage", "data": message}`, the frames the app sends, so one
+generator measures both. Nothing is stored or checked: this is the least a relay can do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import signal
 from urllib.parse import parse_qs, urlsplit
@@ -63,9 +66,8 @@ class Relay:
             if self.pubsub is not None:
                 await self.pubsub.unsubscribe(f"user.{user}")
 
-    async def send(self, sender: str, receiver: str, text: str) -> None:
-        data = {"senderId": sender, "receiverId": receiver, "text": text}
-        frame = json.dumps({"event": "newMessage", "data": data})
+    async def send(self, sender: str, receiver: str, message: dict) -> None:
+        frame = json.dumps({"event": "newMessage", "data": message})
         targets = {receiver, sender}
         if self.redis is None:
             for user in targets:
@@ -75,6 +77,9 @@ class Relay:
             for user in targets:
                 pipe.publish(f"user.{user}", frame)
             await pipe.execute()
+
+
+_ids = itertools.count(1)
 
 
 async def handler(relay: Relay, ws: ServerConnection) -> None:
@@ -87,9 +92,18 @@ async def handler(relay: Relay, ws: ServerConnection) -> None:
     try:
         async for raw in ws:
             frame = json.loads(raw)
-            if frame.get("event") == "benchSend":
+            if frame.get("event") == "sendMessage":
                 data = frame["data"]
-                await relay.send(user, str(data["to"]), data["text"])
+                message = {
+                    "_id": str(next(_ids)),
+                    "senderId": user,
+                    "receiverId": str(data["to"]),
+                    "text": data["text"],
+                    "clientId": data.get("clientId"),
+                }
+                sent = {"clientId": message["clientId"], "message": message}
+                await ws.send(json.dumps({"event": "messageSent", "data": sent}))
+                await relay.send(user, message["receiverId"], message)
     finally:
         await relay.leave(user, ws)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.http import HttpPool
-from bench.latency import log
+from bench.loadavg import LoadGate, load_gate
+from bench.monitor import log
 from bench.stats import Latency
 from bench.systems import SYSTEMS, Seeded, launch
 
@@ -78,15 +79,18 @@ def _sample_ids(db: Path, a: str, b: str, count: int) -> tuple[int, list[int]]:
     return total, random.Random(3).sample(ids, min(count, len(ids)))
 
 
-async def history_pages(seeded: Seeded, workdir: Path, requests: int) -> dict[str, Any]:
+async def history_pages(
+    seeded: Seeded, workdir: Path, requests: int, gate: LoadGate | None = None
+) -> dict[str, Any]:
     """Closed loop, one request at a time: pages at random depths in a 500k-message chat."""
     me, other = seeded.ids[0], seeded.ids[1]
     rows, befores = _sample_ids(seeded.path, me, other, requests)
     log(f"history: {rows} rows stored, {len(befores)} pages to fetch")
+    load = await load_gate(gate or LoadGate(), "history:")
     async with launch(SYSTEMS["D"], 2, workdir / "history", seeded) as running:
         pool = HttpPool("127.0.0.1", running.servers[0].port, size=1)
         token = seeded.tokens[0]
-        out: dict[str, Any] = {"rows": rows, "requests": len(befores)}
+        out: dict[str, Any] = {"rows": rows, "requests": len(befores), **load}
         for name, paths in {
             "before": [f"/api/messages/{other}?before={b}&limit=50" for b in befores],
             "newest": [f"/api/messages/{other}"] * max(1, len(befores) // 2),

@@ -66,8 +66,8 @@ class HttpPool:
         self._slots = asyncio.Semaphore(size)
         self.opened = 0
 
-    async def _take(self) -> _Connection:
-        if self._idle:
+    async def _take(self, fresh: bool = False) -> _Connection:
+        if self._idle and not fresh:
             return self._idle.pop()
         reader, writer = await asyncio.open_connection(self.host, self.port)
         self.opened += 1
@@ -92,8 +92,9 @@ class HttpPool:
         raw_head = ("\r\n".join(head) + "\r\n\r\n").encode()
         async with self._slots:
             for attempt in (1, 2):
-                reused = bool(self._idle)
-                conn = await self._take()
+                # The retry opens a new connection: the other idle ones may be stale too.
+                reused = bool(self._idle) and attempt == 1
+                conn = await self._take(fresh=attempt == 2)
                 try:
                     status, data, close = await conn.request(raw_head, payload)
                     break

@@ -3,7 +3,12 @@
 Every message is sent at its scheduled time (not when the previous one finished) and its
 latency is measured from that scheduled time, so a slow server cannot hide its queueing.
 Each message text carries the trial id, a sequence number, the scheduled monotonic time and
-the sender, so the receiving sockets can count latency, loss, duplicates and reordering.
+the sender, so the receiving sockets can count latency, loss, duplicates and reordering
+(bench/trial.py has the counting rules).
+
+Two send modes: "rest" (`POST /api/messages/send/<id>` with the sender's cookie) and "ws"
+(a `sendMessage` event on the sender's socket, answered by `messageSent`/`messageFailed`, or
+by a Socket.IO ack on system N).
 """
 
 from __future__ import annotations
@@ -11,24 +16,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake
 
 from bench.http import HttpError, HttpPool
 from bench.monitor import GeneratorMonitor
-from bench.stats import Latency
+from bench.trial import Trial
+from bench.wire import WIRES, JsonWire
 
 TAG = "bench:"
 CONNECT_DEADLINE = 900.0  # seconds to get every socket of one system connected
+PROBE_TIMEOUT = 10.0
 connect_retries = [0]  # handshakes retried, over the whole process
 _trial_ids = itertools.count(1)
+_ack_ids = itertools.count(1)
 
 
 @dataclass
@@ -50,53 +57,13 @@ class Socket:
     last_seq: dict[int, int] = field(default_factory=dict)  # per sender: reordering
 
 
-@dataclass
-class Trial:
-    """Book-keeping for one timed run."""
-
-    trial_id: int
-    warm_seq: int  # messages below this are warm-up: counted for loss, not for latency
-    sched_ns: list[int] = field(default_factory=list)
-    pending: dict[int, int] = field(default_factory=dict)  # seq -> deliveries still expected
-    expected: int = 0
-    received: int = 0
-    duplicates: int = 0
-    reordered: int = 0
-    late_or_stray: int = 0
-    acked: int = 0
-    send_errors: dict[str, int] = field(default_factory=dict)
-    latency: Latency = field(default_factory=Latency)  # to the receiver's socket
-    echo: Latency = field(default_factory=Latency)  # back to the sender's own socket
-    ack: Latency = field(default_factory=Latency)  # REST response time
-    lateness: Latency = field(default_factory=Latency)  # generator's own send lateness
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    sending: bool = True
-
-    def error(self, kind: str) -> None:
-        self.send_errors[kind] = self.send_errors.get(kind, 0) + 1
-
-
-def ws_kwargs(user: User, origin: str) -> dict[str, Any]:
-    """Client options shared by every system: no compression, no pings, no proxy."""
-    headers = {"Cookie": f"jwt={user.token}"} if user.token else {}
-    return {
-        "origin": origin,
-        "additional_headers": headers,
-        "compression": None,
-        "ping_interval": None,
-        "proxy": None,
-        "open_timeout": 60,
-        "close_timeout": 2,
-        "max_size": 2**22,
-    }
-
-
-def origin_of(ws_url: str) -> str:
-    return "http://" + ws_url.split("://", 1)[1].split("/", 1)[0]
+def client_id(trial_id: int, seq: int) -> str:
+    return f"{TAG}{trial_id}:{seq}"
 
 
 async def open_sockets(
     users: list[User],
+    wire: Any = None,
     concurrency: int = 64,
     deadline: float = CONNECT_DEADLINE,
     on_open: Callable[[User, ClientConnection], None] | None = None,
@@ -106,6 +73,7 @@ async def open_sockets(
     A server busy with a connect storm drops handshakes (Daphne gives up on an app that has
     not accepted within 5 s): those are retried, with backoff, until `deadline` seconds.
     """
+    wire = wire or WIRES["json"]
     gate = asyncio.Semaphore(concurrency)
     give_up = time.monotonic() + deadline
 
@@ -114,7 +82,7 @@ async def open_sockets(
             attempt = 0
             while True:
                 try:
-                    ws = await connect(user.ws_url, **ws_kwargs(user, origin_of(user.ws_url)))
+                    ws = await wire.open(user.ws_url, user.token)
                     if on_open is not None:
                         on_open(user, ws)
                     return user, ws
@@ -136,16 +104,58 @@ async def close_sockets(conns: list[ClientConnection]) -> None:
     await asyncio.gather(*(one(ws) for ws in conns))
 
 
-class ChatLoad:
-    """Connected sockets plus the open-loop schedule that drives them.
+async def drain_socket(ws: ClientConnection, wire: Any = None) -> None:
+    """Read and drop what the server sends, answering transport pings (Socket.IO).
 
-    `mode` is "ws" (the sender's socket carries a `benchSend` frame: systems A, B, C) or
-    "rest" (`POST /api/messages/send/<id>` with the sender's cookie: systems D, D2).
+    An unread socket stops answering pings, and the server buffers what it cannot write,
+    which would count as its memory.
     """
+    wire = wire or WIRES["json"]
+    with contextlib.suppress(Exception):
+        async for raw in ws:
+            reply = wire.control(raw)
+            if reply is not None:
+                await ws.send(reply)
 
-    def __init__(self, pairs: list[tuple[User, User]], mode: str, seed: int = 7) -> None:
+
+async def ws_send_supported(wire: Any, sender: User, receiver: User) -> bool:
+    """Whether the server answers a `sendMessage` event (the product gets it in issue 9).
+
+    One message from `sender` to `receiver` on a socket of its own; any answer to the send
+    (sent or failed) means yes, an `error` frame or silence means no.
+    """
+    ws = await wire.open(sender.ws_url, sender.token)
+    probe = "bench-probe"
+    try:
+        data = {"to": receiver.user_id, "text": "bench probe", "clientId": probe}
+        await ws.send(wire.encode("sendMessage", data, next(_ack_ids)))
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            async for raw in ws:
+                reply = wire.control(raw)
+                if reply is not None:
+                    await ws.send(reply)
+                    continue
+                decoded = wire.decode(raw)
+                if decoded is None:
+                    continue
+                event, body = decoded
+                if event in ("messageSent", "messageFailed"):
+                    return isinstance(body, dict) and body.get("clientId") == probe
+                if event == "error":
+                    return False
+    except TimeoutError:
+        return False
+    finally:
+        await close_sockets([ws])
+    return False
+
+
+class ChatLoad:
+    """Connected sockets plus the open-loop schedule that drives them."""
+
+    def __init__(self, pairs: list[tuple[User, User]], wire: Any = None, seed: int = 7) -> None:
         self.pairs = pairs
-        self.mode = mode
+        self.wire = wire or JsonWire()
         self.rng = random.Random(seed)
         self.sockets: list[Socket] = []
         self.by_user: dict[int, list[Socket]] = {}
@@ -164,9 +174,9 @@ class ChatLoad:
     ) -> dict[str, float]:
         """Open every socket, then wait until no frame has arrived for `quiet` seconds.
 
-        Each app socket that connects makes the server send the online list to every socket
-        already open, so connecting N sockets costs ~N^2/2 frames; the clock must not start
-        while that is still draining. Returns how long connecting and settling took.
+        A socket that connects may make the server send presence to the sockets already
+        open; the clock must not start while that is still draining. Returns how long
+        connecting and settling took.
         """
         started = time.monotonic()
 
@@ -179,7 +189,7 @@ class ChatLoad:
             self._readers.append(asyncio.create_task(self._read(sock)))
 
         frames_before = self.frames
-        await open_sockets(self.users, concurrency, on_open=register)
+        await open_sockets(self.users, self.wire, concurrency, on_open=register)
         connected = time.monotonic()
         self.last_frame = max(self.last_frame, connected)
         while time.monotonic() - self.last_frame < quiet and time.monotonic() - started < limit:
@@ -199,57 +209,75 @@ class ChatLoad:
         self.by_user.clear()
 
     async def _read(self, sock: Socket) -> None:
+        wire = self.wire
         try:
             async for raw in sock.ws:
                 self.frames += 1
                 self.last_frame = time.monotonic()
+                reply = wire.control(raw)
+                if reply is not None:
+                    await sock.ws.send(reply)
+                    continue
                 if TAG not in raw:
                     continue  # presence, typing, receipts: not ours to time
-                self._deliver(sock, raw, time.monotonic_ns())
+                decoded = wire.decode(raw)
+                if decoded is not None:
+                    self._dispatch(sock, *decoded, now=time.monotonic_ns())
         except Exception:  # noqa: BLE001 - a dropped socket shows up as loss
             self.disconnects += 1
 
-    def _deliver(self, sock: Socket, raw: str | bytes, now: int) -> None:
+    def _dispatch(self, sock: Socket, event: str, data: Any, now: int) -> None:
         trial = self.trial
-        frame = json.loads(raw)
-        if frame.get("event") != "newMessage":
+        if not isinstance(data, dict):
             return
-        text = frame["data"].get("text") or ""
+        if event == "newMessage":
+            self._deliver(trial, sock, data, now)
+        elif event in ("messageSent", "messageFailed") and trial is not None:
+            seq = self._seq_of(trial, data.get("clientId"))
+            if seq is None:
+                return
+            status = 201 if event == "messageSent" else data.get("status")
+            trial.answer(seq, status if isinstance(status, int) else 0, now, kind="ws")
+
+    @staticmethod
+    def _seq_of(trial: Trial, cid: Any) -> int | None:
+        prefix = f"{TAG}{trial.trial_id}:"
+        if not isinstance(cid, str) or not cid.startswith(prefix):
+            return None
+        seq = int(cid[len(prefix) :])
+        return seq if 0 <= seq < len(trial.sched_ns) else None
+
+    def _deliver(self, trial: Trial | None, sock: Socket, data: dict[str, Any], now: int) -> None:
+        text = data.get("text") or ""
         try:
             trial_id, seq, _, sender = (int(x) for x in text[len(TAG) :].split(":"))
         except ValueError:
             return
         if trial is None or trial_id != trial.trial_id:
             if trial is not None:
-                trial.late_or_stray += 1
+                trial.stray += 1
             return
-        left = trial.pending.get(seq, 0)
-        if left <= 0:
-            trial.duplicates += 1
+        if not trial.deliver(seq, sock.user.index == sender, now):
             return
-        trial.pending[seq] = left - 1
-        if left == 1:
-            del trial.pending[seq]
-        trial.received += 1
         previous = sock.last_seq.get(sender, -1)
         if seq < previous:
             trial.reordered += 1
         else:
             sock.last_seq[sender] = seq
-        if seq >= trial.warm_seq:
-            delay = now - trial.sched_ns[seq]
-            (trial.echo if sock.user.index == sender else trial.latency).record_ns(delay)
-        if not trial.sending and not trial.pending:
-            trial.done.set()
 
-    async def _send_ws(self, sender: User, receiver: User, text: str) -> None:
-        frame = json.dumps({"event": "benchSend", "data": {"to": receiver.user_id, "text": text}})
+    async def _send_ws(self, trial: Trial, sender: User, receiver: User, seq: int) -> None:
+        data = {
+            "to": receiver.user_id,
+            "text": self._text(trial, seq, sender),
+            "clientId": client_id(trial.trial_id, seq),
+        }
+        frame = self.wire.encode("sendMessage", data, next(_ack_ids))
         await self.by_user[sender.index][0].ws.send(frame)
 
     async def _send_rest(self, trial: Trial, sender: User, receiver: User, seq: int) -> None:
         text = self._text(trial, seq, sender)
         assert sender.pool is not None
-        body = {"text": text, "clientId": f"b{trial.trial_id}-{seq}"}
+        body = {"text": text, "clientId": client_id(trial.trial_id, seq)}
         try:
             status, _ = await sender.pool.call(
                 "POST", f"/api/messages/send/{receiver.user_id}", body, cookie=sender.token
@@ -258,21 +286,9 @@ class ChatLoad:
             status = 0
         except asyncio.CancelledError:
             trial.error("timeout")
-            self._forget(trial, seq)
+            trial.drop(seq)
             raise
-        trial.ack.record_ns(time.monotonic_ns() - trial.sched_ns[seq])
-        if status in (200, 201):  # 200: a retried send the server already had (clientId)
-            trial.acked += 1
-        else:
-            trial.error(f"http_{status}")
-            self._forget(trial, seq)
-
-    def _forget(self, trial: Trial, seq: int) -> None:
-        """A send that failed is an error, not a loss: stop expecting its deliveries."""
-        left = trial.pending.pop(seq, 0)
-        trial.expected -= left
-        if not trial.sending and not trial.pending:
-            trial.done.set()
+        trial.answer(seq, status, time.monotonic_ns())
 
     @staticmethod
     def _text(trial: Trial, seq: int, sender: User) -> str:
@@ -284,11 +300,12 @@ class ChatLoad:
         duration: float,
         warmup: float = 1.0,
         drain: float = 5.0,
+        mode: str = "ws",
         side_load: Callable[[asyncio.Event], Awaitable[Any]] | None = None,
     ) -> dict[str, Any]:
         """Send `rate` msgs/s for warmup + duration seconds, wait up to `drain` for the rest."""
         total = int(rate * (warmup + duration))
-        trial = Trial(next(_trial_ids), warm_seq=int(rate * warmup))
+        trial = Trial(next(_trial_ids), mode, warm_seq=int(rate * warmup))
         for sock in self.sockets:
             sock.last_seq.clear()  # sequence numbers restart with every trial
         self.trial = trial
@@ -312,18 +329,17 @@ class ChatLoad:
                 a, b = self.pairs[plan[seq]]
                 sender, receiver = (b, a) if flips[seq] else (a, b)
                 fanout = len(self.by_user[sender.index]) + len(self.by_user[receiver.index])
-                trial.pending[seq] = fanout
-                trial.expected += fanout
-                if self.mode == "rest":
+                trial.expect(seq, fanout)
+                if mode == "rest":
                     task = asyncio.create_task(self._send_rest(trial, sender, receiver, seq))
                     rest_tasks.add(task)
                     task.add_done_callback(rest_tasks.discard)
                 else:
                     try:
-                        await self._send_ws(sender, receiver, self._text(trial, seq, sender))
+                        await self._send_ws(trial, sender, receiver, seq)
                     except Exception:  # noqa: BLE001
                         trial.error("ws_send")
-                        self._forget(trial, seq)
+                        trial.drop(seq)
             sent_at = time.monotonic()
             stop_side.set()
             if rest_tasks:
@@ -331,36 +347,27 @@ class ChatLoad:
                 for task in list(rest_tasks):
                     task.cancel()  # unanswered after the drain: a timeout, not a loss
                 await asyncio.gather(*rest_tasks, return_exceptions=True)
-            trial.sending = False
-            if not trial.pending:
-                trial.done.set()
+            trial.finish_sending()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     trial.done.wait(), max(0.1, drain - (time.monotonic() - sent_at))
                 )
+            trial.close()
         stop_side.set()
         side_result = await side if side is not None else None
         self.trial = None
         generator = gen.report()
-        lost = trial.expected - trial.received
         return {
             "trial_id": trial.trial_id,
+            "mode": mode,
             "rate": rate,
             "duration_s": duration,
             "sent": total,
-            "acked": trial.acked if self.mode == "rest" else None,
-            "send_errors": trial.send_errors,
-            "expected_deliveries": trial.expected,
-            "received_deliveries": trial.received,
-            "lost": lost,
-            "duplicates": trial.duplicates,
-            "reordered": trial.reordered,
-            "stray": trial.late_or_stray,
+            **trial.counts(),
             "latency_ms": trial.latency.summary(),
             "echo_ms": trial.echo.summary(),
-            "ack_ms": trial.ack.summary() if self.mode == "rest" else None,
+            "ack_ms": trial.ack.summary(),
             "send_lateness_ms": trial.lateness.summary(),
             "generator": generator,
-            "valid": not generator["cpu_bound"],
             "side_load": side_result,
         }

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 import psutil
 
 from bench.stats import Latency
+
+
+def log(message: str) -> None:
+    """Progress on stderr (stdout carries the JSON)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
 
 CPU_BOUND_SHARE = 0.9  # of one core: above this the generator, not the server, sets the pace
 LAG_TICK = 0.01  # seconds between event-loop lag probes

@@ -1,55 +1,65 @@
-"""Candidate app fixes, tried on the benchmark before they are proposed (off unless asked).
+"""App changes tried on the benchmark only (off unless a diagnostic system asks).
 
-`BENCH_PRESENCE_COALESCE=<seconds>`: send each process's online list at most once per window
-(the first change at once, later ones merged into one trailing send carrying the latest list);
-the window grows by a second per 1,000 local sockets, since each send costs a frame per socket.
-Without it every socket that connects or leaves sends the whole list to every open socket,
-N^2 frames for N sockets connecting.
+`BENCH_WS_SEND_STUB=1`: the consumer answers `sendMessage {to, text, clientId}` by calling
+the REST path's `sending.message_send` on a sync thread (as a REST send does) and replies
+`messageSent` / `messageFailed` as docs/REALTIME.md's WebSocket send protocol says. It lets
+"D ws" run before the product has its own WebSocket send (issue 9) and, after, shows what the
+product's path saves over the obvious one. It intercepts the event before the product's own
+handler, so it is never mixed with it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
-import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-Broadcast = Callable[[list[str], int], Awaitable[None]]
+FRAME_START = '{"event": "sendMessage"'
 
 
-def coalesced(send: Broadcast, window: float, sockets: Callable[[], int] = lambda: 0) -> Broadcast:
-    """Wrap `online_users_broadcast`: at most one send per window, always the newest list."""
-    state: dict[str, object] = {"latest": None, "last_sent": 0.0, "task": None}
+def _install_ws_send_stub() -> None:
+    from channels.db import database_sync_to_async
+    from django.core.serializers.json import DjangoJSONEncoder
 
-    async def flush_later(delay: float) -> None:
-        await asyncio.sleep(delay)
-        latest = state["latest"]
-        state["latest"], state["last_sent"] = None, time.monotonic()
-        if latest is not None:
-            await send(*latest)  # type: ignore[misc]
+    from chatproject.errors import ServiceError
+    from messaging import sending
+    from messaging.consumers import ChatConsumer
 
-    async def broadcast(online: list[str], version: int) -> None:
-        latest = state["latest"]
-        if latest is None or version > latest[1]:  # type: ignore[index]
-            state["latest"] = (online, version)
-        task = state["task"]
-        if task is not None and not task.done():  # type: ignore[attr-defined]
-            return  # a send is already scheduled: it will carry this list
-        span = max(window, sockets() / 1000)
-        wait = state["last_sent"] + span - time.monotonic()  # type: ignore[operator]
-        state["task"] = asyncio.get_running_loop().create_task(flush_later(max(0.0, wait)))
+    def send(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+        return sending.message_send(
+            sender=user,
+            receiver_id=str(data.get("to")),
+            text=data.get("text"),
+            image=None,
+            client_id=data.get("clientId"),
+        ).payload
 
-    return broadcast
+    original = ChatConsumer.receive
+
+    async def receive(self: Any, text_data: str | None = None, bytes_data: bytes | None = None):  # noqa: ANN202
+        if self.user is None or not text_data or not text_data.startswith(FRAME_START):
+            return await original(self, text_data=text_data, bytes_data=bytes_data)
+        data = json.loads(text_data).get("data") or {}
+        client_id = data.get("clientId")
+        try:
+            message = await database_sync_to_async(send)(self.user, data)
+            reply = {"event": "messageSent", "data": {"clientId": client_id, "message": message}}
+        except ServiceError as exc:
+            failed: dict[str, Any] = {
+                "clientId": client_id,
+                "status": exc.status,
+                "message": exc.message,
+            }
+            if exc.retry_after is not None:
+                failed["retryAfter"] = exc.retry_after
+            reply = {"event": "messageFailed", "data": failed}
+        await self.send(text_data=json.dumps(reply, cls=DjangoJSONEncoder))
+        return None
+
+    ChatConsumer.receive = receive
 
 
 def install() -> None:
-    """Apply the candidate fixes named in the environment (called by bench ASGI modules).
-
-    `BENCH_PRESENCE_COALESCE` became the product's own PRESENCE_BROADCAST_WINDOW (and the whole
-    list now goes only to seed-client sockets), so it now sets that window instead of patching.
-    """
-    window = os.environ.get("BENCH_PRESENCE_COALESCE")
-    if window:
-        from django.conf import settings
-
-        settings.PRESENCE_BROADCAST_WINDOW = float(window)
+    """Apply the changes named in the environment (called by bench ASGI modules)."""
+    if os.environ.get("BENCH_WS_SEND_STUB") == "1":
+        _install_ws_send_stub()

@@ -1,9 +1,10 @@
 """Profile a system's server processes under chat load with py-spy (a by-hand tool).
 
-    python -m bench.profile --system D --rate 50 --sockets 200 --seconds 15
+    python -m bench.profile --system D --mode ws --rate 50 --sockets 200 --seconds 15
 
 Prints JSON: the hottest functions by own time and by total time, as shares of all samples
-(all threads), plus the load trial's result. Needs `py-spy` (pinned in requirements.txt).
+(all threads), plus the load trial's result. Needs `py-spy` (pinned in requirements.txt); Python
+systems only (not N).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.latency import measure
+from bench.loadavg import LoadGate
 from bench.loadgen import ChatLoad
+from bench.measure import Timing, measure
 from bench.run import ALL
 from bench.servers import raise_fd_limit
 from bench.systems import launch, seed_database
@@ -48,13 +50,15 @@ def summarise(raw: Path, top: int) -> dict[str, Any]:
     return {"samples": samples, "own_pct": share(own), "total_pct": share(total)}
 
 
-async def profile(system: str, rate: float, sockets: int, seconds: float, top: int) -> dict:
+async def profile(
+    system: str, mode: str, rate: float, sockets: int, seconds: float, top: int
+) -> dict:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     with tempfile.TemporaryDirectory(prefix="parley-profile-") as tmp:
         work = Path(tmp)
         seeded = seed_database(work / "seed", sockets)
         async with launch(ALL[system], sockets, work / "sys", seeded) as running:
-            load = ChatLoad(running.pairs(), ALL[system].mode)
+            load = ChatLoad(running.pairs(), running.wire)
             await load.connect()
             outputs, spies = [], []
             for pid in running.server_pids:
@@ -65,7 +69,8 @@ async def profile(system: str, rate: float, sockets: int, seconds: float, top: i
                     subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 )
                 outputs.append(out)
-            result = await measure(load, running, rate, seconds - 1.0, 0.5, 5.0)
+            timing = Timing(seconds - 1.0, 0.5, 5.0, LoadGate(wait=0))  # by hand: never wait
+            result = await measure(load, running, rate, mode, timing)
             for proc in spies:
                 proc.wait(timeout=60)
             await load.close()
@@ -73,6 +78,7 @@ async def profile(system: str, rate: float, sockets: int, seconds: float, top: i
             brief["server_cpu_s_per_1k_msgs"] = result["server_cpu_s_per_1k_msgs"]
             return {
                 "system": system,
+                "mode": mode,
                 "rate": rate,
                 "trial": brief,
                 "profiles": [summarise(out, top) for out in outputs if out.exists()],
@@ -82,13 +88,16 @@ async def profile(system: str, rate: float, sockets: int, seconds: float, top: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", default="D")
+    parser.add_argument("--mode", choices=["rest", "ws"], default="rest")
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     raise_fd_limit()
-    report = asyncio.run(profile(args.system, args.rate, args.sockets, args.seconds, args.top))
+    report = asyncio.run(
+        profile(args.system, args.mode, args.rate, args.sockets, args.seconds, args.top)
+    )
     json.dump(report, sys.stdout, indent=1)
     print()
 

@@ -91,7 +91,8 @@ class AppServer(DaphneServer):
         if self.server == "uvicorn":
             args = [str(VENV_BIN / "uvicorn"), self.asgi, "--host", "127.0.0.1", "--port", port]
             args += ["--lifespan", "off", "--log-level", "warning", "--no-access-log"]
-            args += ["--ws", "websockets-sansio"]
+            # Named, not "auto": a missing uvloop/httptools must fail, not fall back silently.
+            args += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"]
         else:
             args = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", port, self.asgi]
             args += ["-v", "0"]

@@ -3,8 +3,7 @@
 `BENCH_CHANNEL_LAYER=core` swaps in channels-redis' core `RedisChannelLayer` (with
 `socket_timeout=None`, which redis-py 8 needs for idle connections) so it can be compared
 with the default pub/sub layer. `BENCH_CONN_MAX_AGE=<seconds>|none` tries persistent database
-connections; `BENCH_SHARED_CACHE=1` one Redis cache client per process (bench/cache.py).
-Nothing else differs from production.
+connections. Nothing else differs from production.
 """
 
 import os
@@ -23,6 +22,3 @@ if REDIS_URL and os.environ.get("BENCH_CHANNEL_LAYER") == "core":
 _conn_age = os.environ.get("BENCH_CONN_MAX_AGE")
 if _conn_age:
     DATABASES["default"]["CONN_MAX_AGE"] = None if _conn_age == "none" else int(_conn_age)  # noqa: F405
-
-if REDIS_URL and os.environ.get("BENCH_SHARED_CACHE"):
-    CACHES["default"]["BACKEND"] = "bench.cache.SharedRedisCache"  # noqa: F405

@@ -45,12 +45,26 @@ def median_of(values: Iterable[float | int | None]) -> float | None:
     return round(statistics.median(present), 3) if present else None
 
 
-def medians(runs: list[dict[str, Any]], keys: Iterable[str]) -> dict[str, float | None]:
-    """Per-key medians over repeated runs (nested keys as 'a.b')."""
+def dotted(run: dict[str, Any], key: str) -> Any:
+    """`run["a"]["b"]` for key "a.b" (None where a part is missing)."""
+    value: Any = run
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
-    def get(run: dict[str, Any], dotted: str) -> Any:
-        for part in dotted.split("."):
-            run = run.get(part) if isinstance(run, dict) else None
-        return run
 
-    return {key: median_of(get(run, key) for run in runs) for key in keys}
+def spread_of(values: Iterable[float | int | None]) -> dict[str, float | None]:
+    """`{min, median, max}` of the values that exist (all None when there are none)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return {"min": None, "median": None, "max": None}
+    return {
+        "min": round(min(present), 3),
+        "median": round(statistics.median(present), 3),
+        "max": round(max(present), 3),
+    }
+
+
+def spreads(runs: list[dict[str, Any]], keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Per-key min/median/max over repeated runs (nested keys as 'a.b')."""
+    return {key: spread_of(dotted(run, key) for run in runs) for key in keys}

@@ -1,4 +1,4 @@
-"""The systems under test (A, B, C, D, D2 and their variants), started and stopped on demand."""
+"""The systems under test (A, B, C, D, D2, N and variants), started and stopped on demand."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -14,28 +15,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.http import HttpPool
-from bench.loadgen import User
+from bench.loadgen import TAG, User
 from bench.monitor import ServerCpu
+from bench.node import NodeServer
 from bench.servers import APP_ASGI, RELAY_ASGI, AppServer, FloorServer, RedisServer, app_env
+from bench.wire import WIRES
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class Spec:
-    """What to start: the floor relay or the app, how many processes, which server and layer."""
+    """What to start: the floor relay, the app or the Node peer; how many processes, which
+    server and channel layer."""
 
     name: str
-    kind: str  # "floor", "relay" (the app without persistence) or "app"
+    kind: str  # "floor", "relay" (the app without persistence), "app" or "node"
     redis: bool = True
     processes: int = 1
     server: str = "daphne"
     layer: str = "pubsub"
-    env: tuple[tuple[str, str], ...] = ()  # extra server environment (bench/patches.py knobs)
+    env: tuple[tuple[str, str], ...] = ()  # extra server environment (bench/settings.py knobs)
 
     @property
-    def mode(self) -> str:
-        return "rest" if self.kind == "app" else "ws"
+    def modes(self) -> tuple[str, ...]:
+        """The send modes it has: REST only where a database stands behind it."""
+        return ("rest", "ws") if self.kind in ("app", "node") else ("ws",)
+
+    @property
+    def wire(self) -> str:
+        return "socketio" if self.kind == "node" else "json"
+
+    @property
+    def table(self) -> str:
+        """Where its messages are stored (metric 2 counts rows there)."""
+        return "node_messages" if self.kind == "node" else "messaging_message"
 
 
 SYSTEMS = {
@@ -44,22 +58,19 @@ SYSTEMS = {
     "C": Spec("C", "relay"),
     "D": Spec("D", "app"),
     "D2": Spec("D2", "app", processes=2),
+    "N": Spec("N", "node", redis=False),
 }
-COALESCE = (("BENCH_PRESENCE_COALESCE", "1.0"),)
 PERSISTENT_DB = (("BENCH_CONN_MAX_AGE", "none"),)
-SHARED_CACHE = (("BENCH_SHARED_CACHE", "1"),)
 VARIANTS = {
     "C-core": Spec("C-core", "relay", layer="core"),
     "D-core": Spec("D-core", "app", layer="core"),
     "C-uvicorn": Spec("C-uvicorn", "relay", server="uvicorn"),
     "D-uvicorn": Spec("D-uvicorn", "app", server="uvicorn"),
     "D-conn": Spec("D-conn", "app", env=PERSISTENT_DB),
-    "D-coalesce": Spec("D-coalesce", "app", env=COALESCE),
-    "D-cache": Spec("D-cache", "app", env=SHARED_CACHE),
-    "D-fixed": Spec("D-fixed", "app", env=COALESCE + PERSISTENT_DB + SHARED_CACHE),
 }
-# Diagnostic only: the online list sent once an hour, to see what a socket costs without it.
-DIAGNOSTIC = {"D-quiet": Spec("D-quiet", "app", env=(("BENCH_PRESENCE_COALESCE", "3600"),))}
+# Diagnostic only: a WebSocket send that calls today's message_send (bench/patches.py), to
+# exercise "D ws" before the product has its own, and to compare with it after.
+DIAGNOSTIC = {"D-wsstub": Spec("D-wsstub", "app", env=(("BENCH_WS_SEND_STUB", "1"),))}
 
 
 @dataclass
@@ -109,8 +120,24 @@ class Running:
     servers: list[object] = field(default_factory=list)
     pools: list[HttpPool] = field(default_factory=list)
 
+    @property
+    def wire(self) -> object:
+        return WIRES[self.spec.wire]
+
     def pairs(self) -> list[tuple[User, User]]:
         return [(self.users[i], self.users[i + 1]) for i in range(0, len(self.users) - 1, 2)]
+
+    def rows_stored(self, trial_id: int) -> int | None:
+        """Messages of trial `trial_id` in the database (None for systems that store nothing)."""
+        if self.db_path is None or self.spec.kind not in ("app", "node"):
+            return None
+        conn = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            pattern = f"{TAG}{trial_id}:%"
+            sql = f"SELECT COUNT(*) FROM {self.spec.table} WHERE text LIKE ?"  # noqa: S608
+            return conn.execute(sql, (pattern,)).fetchone()[0]
+        finally:
+            conn.close()
 
     def cpu(self, with_redis: bool = True) -> ServerCpu:
         pids = list(self.server_pids)
@@ -134,6 +161,17 @@ async def launch(
             users = [User(i, str(i), floor.ws_url + f"?u={i}") for i in range(n_users)]
             started.append(floor.pid)
             running = Running(spec, users, [floor.pid], redis and redis.pid, None, [floor])
+        elif spec.kind == "node":
+            assert seeded is not None, "the Node peer reads users from a seeded database"
+            secret = app_env(workdir)["JWT_SECRET"]  # the secret the seed signed tokens with
+            node = stack.enter_context(NodeServer(seeded.path, secret))
+            pool = HttpPool("127.0.0.1", node.port, size=128)
+            users = [
+                User(i, uid, f"{node.ws_url}&userId={uid}", seeded.tokens[i], pool)
+                for i, uid in enumerate(seeded.ids[:n_users])
+            ]
+            started.append(node.pid)
+            running = Running(spec, users, [node.pid], None, seeded.path, [node], [pool])
         else:
             assert seeded is not None, "app systems need a seeded database"
             os.makedirs(workdir, exist_ok=True)
@@ -153,9 +191,9 @@ async def launch(
             users = []
             for i in range(n_users):
                 home = i % len(servers)
-                users.append(
-                    User(i, seeded.ids[i], servers[home].ws_url, seeded.tokens[i], pools[home])
-                )
+                # ?presence=delta: what the browser asks for after issue 9 (ignored before).
+                url = servers[home].ws_url + "?presence=delta"
+                users.append(User(i, seeded.ids[i], url, seeded.tokens[i], pools[home]))
             pids = [s.pid for s in servers]
             started.extend(pids)
             running = Running(spec, users, pids, redis and redis.pid, seeded.path, servers, pools)
