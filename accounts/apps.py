@@ -5,4 +5,5 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import checks  # noqa: F401 - registers the deploy checks
+        # Registers the deploy checks, and the receivers that invalidate cached users on save.
+        from accounts import checks, user_cache  # noqa: F401

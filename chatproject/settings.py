@@ -201,6 +201,14 @@ WRITER_QUEUE_MAX = env_int("WRITER_QUEUE_MAX", 500)
 # "Delivered" receipts are gathered this long per process and recorded together.
 RECEIPT_FLUSH_DELAY = float(os.environ.get("RECEIPT_FLUSH_DELAY", "").strip() or 0.05)
 
+# --- Authentication (docs/AUTH.md) -------------------------------------------------------------
+# Seconds a process keeps a user's row for token checks (0: read it on every request).
+USER_CACHE_TTL = float(os.environ.get("USER_CACHE_TTL", "").strip() or 60)
+# Threads hashing passwords, process-wide (each takes a core for ~0.2 s per login).
+PASSWORD_HASH_WORKERS = env_int("PASSWORD_HASH_WORKERS", 1)
+# Logins waiting for those threads before more are refused with 503 and Retry-After.
+PASSWORD_HASH_QUEUE_MAX = env_int("PASSWORD_HASH_QUEUE_MAX", 64)
+
 # --- Limits -------------------------------------------------------------------------------------
 # Password checks (login, admin login, password change): accounts/limits.py, docs/AUTH.md.
 LOGIN_RATE_PER_ACCOUNT_IP = env_int("LOGIN_RATE_PER_ACCOUNT_IP", 5)  # failures per account+address

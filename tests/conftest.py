@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from accounts import user_cache
 from accounts.models import User
 
 PASSWORD = "correct-horse-42"
@@ -23,8 +24,12 @@ class ApiClient(Client):
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Rate-limit counters live in the cache; every test starts with none."""
+    """Rate-limit counters live in the cache, users in the user cache; every test starts empty.
+
+    (Test transactions roll back, so a primary key comes back for another user in a later test.)
+    """
     cache.clear()
+    user_cache.cache.clear()
 
 
 @pytest.fixture
