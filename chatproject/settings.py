@@ -167,8 +167,9 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.LimitedModelBackend"]
 PASSWORD_HASHERS = [
     # bcrypt over a SHA-256 digest accepts any length (plain bcrypt 5 raises past 72 bytes).
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Django's hashers, run on a bounded thread pool (accounts/hashing.py, docs/AUTH.md).
+    "accounts.hashing.PooledBCryptSHA256PasswordHasher",
+    "accounts.hashing.PooledPBKDF2PasswordHasher",
 ]
 PASSWORD_MIN_LENGTH = 6
 
