@@ -136,7 +136,7 @@ def test_a_fill_racing_a_logout_is_not_cached(alice, monkeypatch):
 def test_entries_expire_after_the_ttl(alice, django_assert_num_queries):
     """After USER_CACHE_TTL seconds an entry is read again from the database."""
     now = {"t": 1000.0}
-    cache = UserCache(ttl=60, clock=lambda: now["t"])
+    cache = UserCache(ttl=60, redis_url="", clock=lambda: now["t"])
     with django_assert_num_queries(1):
         cache.user(alice.pk)
     with django_assert_num_queries(0):
