@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
+from accounts.hashing import PasswordHashingBusy
 from accounts.limits import TooManyAttempts
 from accounts.models import User, normalize_email
 from accounts.services import user_revoke_tokens, user_set_active
@@ -115,7 +116,8 @@ class UserAdmin(BaseUserAdmin):
 
 @never_cache
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-    """The admin's login page, answering 429 when the credential limiter refuses the attempt.
+    """The admin's login page, answering 429 when the credential limiter refuses the attempt
+    (503 when the password hashing pool is full).
 
     The limit is enforced by the authentication backend (`accounts.backends`); this only turns
     its refusal into a page, since the login form would otherwise show it as a 200 that looks
@@ -123,7 +125,7 @@ def admin_login(request: HttpRequest, extra_context: dict | None = None) -> Http
     """
     try:
         return admin.site.login(request, extra_context)
-    except TooManyAttempts as error:
+    except (TooManyAttempts, PasswordHashingBusy) as error:
         context = {"status": error.status, "message": error.message}
         response = render(request, "error.html", context, status=error.status)
         response["Retry-After"] = str(error.retry_after)

@@ -1,29 +1,36 @@
 """Let server-rendered pages see the user of the `jwt` cookie (the admin keeps its session)."""
 
-from collections.abc import Callable
-
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from accounts.tokens import token_user
+from accounts.tokens import atoken_user, token_user
+from chatproject.loop_middleware import LoopMiddleware
 
 
-class JWTCookieMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class JWTCookieMiddleware(LoopMiddleware):
+    """`request.user` / `await request.auser()`: the session's user, else the token's.
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    Both stay lazy (nothing is read until a view asks), so this runs on the event loop.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
         token = request.COOKIES.get(settings.JWT_COOKIE_NAME)
-        if token and not request.path.startswith("/api/"):
-            session_user = request.user
+        if not token or request.path.startswith("/api/"):
+            return
+        session_user, session_auser = request.user, request.auser
 
-            def resolve() -> object:
-                if session_user.is_authenticated:
-                    return session_user
-                from django.contrib.auth.models import AnonymousUser
+        def resolve() -> object:
+            if session_user.is_authenticated:
+                return session_user
+            return token_user(token) or AnonymousUser()
 
-                return token_user(token) or AnonymousUser()
+        async def aresolve() -> object:
+            user = await session_auser()
+            if user.is_authenticated:
+                return user
+            return await atoken_user(token) or AnonymousUser()
 
-            request.user = SimpleLazyObject(resolve)
-        return self.get_response(request)
+        request.user = SimpleLazyObject(resolve)
+        request.auser = aresolve

@@ -11,6 +11,7 @@ from django.db.models import F
 
 from accounts.limits import password_check
 from accounts.models import User, normalize_email
+from accounts.user_cache import user_cache_invalidate
 from chatproject.errors import ServiceError
 from chatproject.images import image_decode, image_store
 from chatproject.ratelimit import rate_limit_hit
@@ -126,6 +127,7 @@ def _user_with_password(*, email: str, password: str) -> User | None:
 def user_revoke_tokens(*, user: User) -> None:
     """Invalidate every token issued so far (logout, password change, deactivation)."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user_cache_invalidate(user_id=user.pk)  # .update() sends no post_save
     user.refresh_from_db(fields=["token_version"])
     from messaging.realtime import user_sockets_close
 
@@ -191,6 +193,7 @@ def user_set_theme(*, user: User, theme: str | None) -> User:
 def user_set_active(*, user: User, active: bool) -> None:
     """Deactivate or reactivate an account; deactivation ends every session and socket."""
     User.objects.filter(pk=user.pk).update(is_active=active)
+    user_cache_invalidate(user_id=user.pk)  # .update() sends no post_save
     user.is_active = active
     if not active:
         user_revoke_tokens(user=user)

@@ -1,4 +1,5 @@
-"""Django's Redis cache with one client per process instead of one per request.
+"""Django's Redis cache with one client per process instead of one per request, and counters
+in one round trip.
 
 Django keeps cache objects in an `asgiref.local.Local`, which is per async context: under ASGI
 every request builds a new RedisCache, connection pool and TCP connection to Redis, and the
@@ -24,3 +25,15 @@ class SharedRedisCache(RedisCache):
             if key not in _clients:
                 _clients[key] = self._class(self._servers, **self._options)
             return _clients[key]
+
+    def incr_window(self, key: str, *, timeout: int) -> int:
+        """Add one to the counter `key`, created with `timeout` if missing; one round trip.
+
+        Django's add() + incr() take three (SET NX, EXISTS, INCR). The counter is a plain Redis
+        integer, which Django's serializer reads back as an int (`get`, `get_many`).
+        """
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]

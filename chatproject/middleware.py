@@ -1,11 +1,14 @@
 """Site-wide HTTP protections: cross-site write refusal, the Content-Security-Policy, and
-refusing query strings and form posts that aren't UTF-8 text."""
+refusing query strings and form posts that aren't UTF-8 text.
 
-from collections.abc import Callable
+They run on the event loop under ASGI (`LoopMiddleware`), in a thread only to read a form body
+or render a page.
+"""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from chatproject.loop_middleware import LoopMiddleware
 from chatproject.origin import origin_is_allowed
 from chatproject.text import INVALID_TEXT, NOT_TEXT, form_non_text
 
@@ -29,7 +32,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-class CrossSiteWriteMiddleware:
+class CrossSiteWriteMiddleware(LoopMiddleware):
     """Refuse cookie-authenticated API writes that a foreign page started.
 
     The seed's React client sends JSON without a CSRF token, so the API cannot use Django's
@@ -38,10 +41,7 @@ class CrossSiteWriteMiddleware:
     clients send neither and are unaffected.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if request.method in UNSAFE_METHODS and request.path.startswith("/api/"):
             origin = request.headers.get("Origin")
             fetch_site = request.headers.get("Sec-Fetch-Site", "")
@@ -50,22 +50,18 @@ class CrossSiteWriteMiddleware:
             )
             if foreign:
                 return JsonResponse({"message": CROSS_SITE_WRITE}, status=403)
-        return self.get_response(request)
+        return None
 
 
-class ContentSecurityPolicyMiddleware:
+class ContentSecurityPolicyMiddleware(LoopMiddleware):
     """Send a strict CSP (no inline script or style) on every response."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
 
-class TextInputMiddleware:
+class TextInputMiddleware(LoopMiddleware):
     """Refuse a query string or urlencoded form whose names or values aren't UTF-8, naming it.
 
     This is the one place that can still see them: Django decodes both with errors="replace",
@@ -75,17 +71,21 @@ class TextInputMiddleware:
     by the API's parser (chatproject/text.py); multipart fields are left to Django's decoding.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    def request_needs_thread(self, request: HttpRequest) -> bool:
+        # A form body may be spooled to disk; a refused page is rendered (templates, user).
+        return not request.path.startswith("/api/") and (
+            request.content_type == FORM_CONTENT_TYPE
+            or form_non_text(request.META.get("QUERY_STRING", "")) is not None
+        )
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         is_api = request.path.startswith("/api/")
         field = form_non_text(request.META.get("QUERY_STRING", ""))
         if field is None and not is_api and request.content_type == FORM_CONTENT_TYPE:
             # Reading the body here is what request.POST would do next anyway.
             field = form_non_text(request.body)
         if field is None:
-            return self.get_response(request)
+            return None
         if is_api:
             return JsonResponse(
                 {"message": INVALID_TEXT, "errors": {field: [NOT_TEXT]}}, status=400

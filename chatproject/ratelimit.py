@@ -48,12 +48,16 @@ def rate_limit_hit(key: str, *, limit: int, window: int) -> int | None:
     """Count a hit; seconds to wait when `key` is over `limit` in this window, else None."""
     now, window_start = _window(window)
     cache_key = _cache_key(key, window_start)
-    cache.add(cache_key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=window + 1)
-        count = 1
+    incr_window = getattr(cache, "incr_window", None)  # Redis: one round trip
+    if incr_window is not None:
+        count = incr_window(cache_key, timeout=window + 1)
+    else:
+        cache.add(cache_key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.set(cache_key, 1, timeout=window + 1)
+            count = 1
     if count > limit:
         return max(1, window_start + window - now)
     return None
@@ -64,6 +68,17 @@ def rate_limit_peek(key: str, *, limit: int, window: int) -> int | None:
     """Like rate_limit_hit without counting: seconds to wait if `key` is already over `limit`."""
     now, window_start = _window(window)
     if (cache.get(_cache_key(key, window_start)) or 0) >= limit:
+        return max(1, window_start + window - now)
+    return None
+
+
+@_fail_open
+def rate_limit_peek_many(limits: dict[str, int], *, window: int) -> int | None:
+    """`rate_limit_peek` for several keys (key -> limit) in one cache read: the wait, if any."""
+    now, window_start = _window(window)
+    cache_keys = {_cache_key(key, window_start): limit for key, limit in limits.items()}
+    counts = cache.get_many(list(cache_keys))
+    if any((counts.get(cache_key) or 0) >= limit for cache_key, limit in cache_keys.items()):
         return max(1, window_start + window - now)
     return None
 

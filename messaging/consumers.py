@@ -8,12 +8,11 @@ import logging
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
-from accounts.tokens import token_user
+from accounts.tokens import atoken_user
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from chatproject.local_limits import local_windows
@@ -65,7 +64,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Accept first: a browser can read a close code, but not why a handshake failed.
         await self.accept()
         token = scope_token(self.scope)
-        user = await database_sync_to_async(token_user)(token)
+        user = await atoken_user(token)
         if user is None:
             await self.close(code=realtime.CLOSE_UNAUTHORIZED)
             return
@@ -88,7 +87,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         # A logout that landed between the token check and joining the group sent its close
         # to nobody: check again now that we would hear it.
-        if await database_sync_to_async(token_user)(token) is None:
+        if await atoken_user(token) is None:
             await self.close(code=realtime.CLOSE_UNAUTHORIZED)
             return
         try:

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from accounts import user_cache
 from accounts.models import User
 
 PASSWORD = "correct-horse-42"
@@ -23,13 +24,18 @@ class ApiClient(Client):
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Rate-limit counters live in the cache and in the process; every test starts with none."""
+    """Rate-limit counters live in the cache and in the process, users in the user cache, direct
+    conversations in a per-process map; every test starts empty.
+
+    (Test transactions roll back, so a primary key comes back for another row in a later test.)
+    """
     from chatproject.local_limits import local_windows
     from messaging.direct import direct_ids_forget
 
     cache.clear()
+    user_cache.cache.clear()
     local_windows.clear()
-    direct_ids_forget()  # databases come and go under the same ids
+    direct_ids_forget()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
-from django.contrib.auth.hashers import BCryptSHA256PasswordHasher
+from accounts.hashing import PooledBCryptSHA256PasswordHasher
 
 
-class FastBCryptSHA256PasswordHasher(BCryptSHA256PasswordHasher):
-    """Same algorithm with the fewest rounds bcrypt allows, for fast tests."""
+class FastBCryptSHA256PasswordHasher(PooledBCryptSHA256PasswordHasher):
+    """Same algorithm and pool with the fewest rounds bcrypt allows, for fast tests."""
 
     rounds = 4

@@ -14,7 +14,7 @@ from chatproject.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = [
     # Fast rounds keep the suite quick; production strength is asserted in test_passwords.
     "tests.hashers.FastBCryptSHA256PasswordHasher",
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "accounts.hashing.PooledBCryptSHA256PasswordHasher",
 ]
 
 # Chat writes run inline in the caller's thread and transaction, so the test transaction sees them;

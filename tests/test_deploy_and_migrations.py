@@ -117,6 +117,25 @@ def test_check_deploy_flags_weak_secrets():
     assert JWT_SECRET_IS_SECRET_KEY in output
 
 
+def test_check_deploy_still_checks_the_security_middleware_settings():
+    """Our hop-free subclasses of Django's middleware keep Django's own deploy checks working:
+    HSTS off, no HTTPS redirect, framing allowed and an insecure CSRF cookie are still flagged."""
+    env = production_env(DJANGO_HSTS_SECONDS="0", DJANGO_SECURE_SSL_REDIRECT="0")
+    probe = (
+        "import django, sys; django.setup();"
+        "from django.conf import settings;"
+        "settings.X_FRAME_OPTIONS = 'SAMEORIGIN'; settings.CSRF_COOKIE_SECURE = False;"
+        "from django.core.management import call_command;"
+        "call_command('check', deploy=True, fail_level='ERROR')"
+    )
+    result = run(["-c", probe], env)
+    output = result.stdout + result.stderr
+    for warning in ("security.W004", "security.W008", "security.W019", "security.W016"):
+        assert warning in output, output
+    for missing in ("security.W001", "security.W002", "security.W003"):
+        assert missing not in output, output
+
+
 @pytest.mark.parametrize(
     "missing,complaint",
     [

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.hashers import BCryptSHA256PasswordHasher, identify_hasher
+from django.utils.module_loading import import_string
 
 import chatproject.settings as production_settings
 from accounts.models import User
@@ -43,11 +44,12 @@ def test_bytes_after_the_72nd_still_count(api, db):
 
 
 def test_production_hashes_with_bcrypt_sha256_first():
-    """The real settings (not the fast test hasher) put BCryptSHA256PasswordHasher first."""
-    assert production_settings.PASSWORD_HASHERS[0] == (
-        "django.contrib.auth.hashers.BCryptSHA256PasswordHasher"
-    )
-    hasher = BCryptSHA256PasswordHasher()
+    """The real settings (not the fast test hasher) put Django's BCryptSHA256PasswordHasher first,
+    at its full strength (run on the hashing pool: accounts/hashing.py)."""
+    first = import_string(production_settings.PASSWORD_HASHERS[0])
+    assert issubclass(first, BCryptSHA256PasswordHasher)
+    assert (first.algorithm, first.rounds) == ("bcrypt_sha256", BCryptSHA256PasswordHasher.rounds)
+    hasher = first()
     hasher.rounds = 4  # same code path as production, without its deliberate slowness
     encoded = hasher.encode(UTF8_73, hasher.salt())
     assert hasher.verify(UTF8_73, encoded)
