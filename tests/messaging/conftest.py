@@ -78,7 +78,8 @@ def make_message(db) -> Callable[..., Message]:  # noqa: ANN001
 
 @pytest.fixture
 def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
-    """`with sent_events() as events:` records what `realtime.notify_users` sends.
+    """`with sent_events() as events:` records what `realtime.notify_users` (and, from async
+    code, `notify_users_now`) sends.
 
     Each entry is `(sorted user id strings, event, JSON-round-tripped data)`, appended when the
     transaction commits, as the real sockets would get it; inside the block, commit callbacks
@@ -89,16 +90,25 @@ def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
     @contextmanager
     def capture() -> Iterator[list[tuple[list[str], str, Any]]]:
         sent: list[tuple[list[str], str, Any]] = []
-        original = realtime.notify_users
+        original, original_now = realtime.notify_users, realtime.notify_users_now
+
+        def record(user_ids: Any, event: str, data: Any) -> tuple[list[str], str, Any]:
+            ids = sorted(str(uid) for uid in user_ids)
+            return ids, event, json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
         def spy(user_ids: Any, event: str, data: Any) -> None:
-            ids = sorted(str(uid) for uid in user_ids)
-            frame = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-            transaction.on_commit(lambda: sent.append((ids, event, frame)))
+            entry = record(user_ids, event, data)
+            transaction.on_commit(lambda: sent.append(entry))
             original(user_ids, event, data)
+
+        async def spy_now(user_ids: Any, event: str, data: Any) -> None:
+            # The async paths (the socket, async views) send after their writer job committed.
+            sent.append(record(user_ids, event, data))
+            await original_now(user_ids, event, data)
 
         with monkeypatch.context() as patch:
             patch.setattr(realtime, "notify_users", spy)
+            patch.setattr(realtime, "notify_users_now", spy_now)
             with TestCase.captureOnCommitCallbacks(execute=True):
                 yield sent
 
