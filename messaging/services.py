@@ -17,7 +17,7 @@ from accounts.models import User
 from accounts.selectors import iso
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
-from chatproject.images import image_decode, image_store, images_delete
+from chatproject.images import image_decode, image_store, images_delete, images_deleted_on_error
 from chatproject.ratelimit import rate_limit_hit
 from messaging import realtime, selectors
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Message
@@ -95,7 +95,9 @@ def message_send(
         sender=sender, receiver=receiver, text=text, image=stored, client_id=client_id
     )
     try:
-        with transaction.atomic():
+        # Whatever stops the row from being written (a duplicate, a refusal, a database error)
+        # also deletes the image stored for it.
+        with images_deleted_on_error([stored]), transaction.atomic():
             # Foreign keys were just checked and the unique (sender, client_id) is left to the
             # database, so full_clean runs no queries of its own.
             message.full_clean(
@@ -106,7 +108,6 @@ def message_send(
                 [sender.pk, receiver.pk], "newMessage", selectors.message_public(message)
             )
     except IntegrityError:
-        images_delete([stored])
         first = None
         if client_id is not None:
             first = selectors.message_by_client_id_qs(
@@ -116,7 +117,6 @@ def message_send(
             raise
         return first, False  # a concurrent retry with the same clientId got in first
     except ValidationError as exc:
-        images_delete([stored])
         raise ServiceError(INVALID_MESSAGE, errors=exc.message_dict) from exc
     return message, True
 
