@@ -11,6 +11,8 @@ The figures are Pillow 13's, measured (docs/PERFORMANCE.md, "Image uploads"):
   DCT coefficient of the full-size picture: 2 bytes per sample, held until the last scan.
 """
 
+from typing import BinaryIO
+
 from PIL import Image
 
 BYTES_PER_PIXEL = 4  # the unit of IMAGE_DECODE_MAX_PIXELS: one RGB(A) pixel as Pillow stores it
@@ -21,10 +23,10 @@ SOS = 0xDA  # start of scan marker
 STANDALONE_MARKERS = {0x01, *range(0xD0, 0xDA)}  # TEM, RSTn, SOI, EOI: no length field
 
 
-def decode_cost(img: Image.Image, raw: bytes, source_size: tuple[int, int]) -> int:
+def decode_cost(img: Image.Image, file: BinaryIO, source_size: tuple[int, int]) -> int:
     """The 4-byte pixels decoding `img` (opened, drafted, not loaded) will hold.
 
-    `raw` is the file and `source_size` the picture's size before any draft.
+    `file` is the picture's file (left where it was) and `source_size` its size before any draft.
     """
     width, height = img.size
     if img.format == "WEBP":
@@ -32,7 +34,7 @@ def decode_cost(img: Image.Image, raw: bytes, source_size: tuple[int, int]) -> i
     else:
         per_pixel = 1 if img.mode in ONE_BYTE_MODES else BYTES_PER_PIXEL
     cost = width * height * per_pixel
-    if img.format in JPEG_FORMATS and _jpeg_multi_scan(img, raw):
+    if img.format in JPEG_FORMATS and _jpeg_multi_scan(img, file):
         cost += _jpeg_coefficient_bytes(img, source_size)
     return -(-cost // BYTES_PER_PIXEL)
 
@@ -47,24 +49,28 @@ def _jpeg_coefficient_bytes(img: Image.Image, source_size: tuple[int, int]) -> i
     return 2 * samples
 
 
-def _jpeg_multi_scan(img: Image.Image, raw: bytes) -> bool:
+def _jpeg_multi_scan(img: Image.Image, file: BinaryIO) -> bool:
     """Whether libjpeg must buffer the whole picture: a progressive file, or a first scan that
     does not carry every component (libjpeg decides from that first scan header)."""
     if img.info.get("progressive"):
         return True
-    components = getattr(img, "layers", 0)
-    pos = 2  # after SOI
-    while pos + 4 < len(raw):
-        if raw[pos] != 0xFF:
-            return True  # Pillow read past something odd: assume the worst
-        marker = raw[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in STANDALONE_MARKERS:
-            pos += 2
-            continue
-        if marker == SOS:
-            return raw[pos + 4] < components
-        pos += 2 + int.from_bytes(raw[pos + 2 : pos + 4], "big")
-    return True
+    position = file.tell()
+    try:
+        return _first_scan_components(file) < getattr(img, "layers", 0)
+    finally:
+        file.seek(position)
+
+
+def _first_scan_components(file: BinaryIO) -> int:
+    """The component count in the first scan header (0 if the markers don't lead to one)."""
+    file.seek(2)  # after SOI
+    while len(head := file.read(2)) == 2 and head[0] == 0xFF:
+        marker = head[1]
+        if marker == 0xFF:  # fill byte: the marker follows
+            file.seek(-1, 1)
+        elif marker not in STANDALONE_MARKERS:
+            length = int.from_bytes(file.read(2), "big")
+            if marker == SOS:
+                return (file.read(1) or b"\0")[0]
+            file.seek(length - 2, 1)
+    return 0  # Pillow read past something odd: assume the worst

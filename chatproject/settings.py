@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "chatproject.middleware.ContentSecurityPolicyMiddleware",
     "chatproject.middleware.CrossSiteWriteMiddleware",
+    # Before anything reads a request body: large uploads wait for a decode slot first.
+    "chatproject.image_slots.DecodeSlotMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

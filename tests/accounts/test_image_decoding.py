@@ -7,10 +7,12 @@ from collections.abc import Callable
 import pytest
 from PIL import Image, JpegImagePlugin
 
+from accounts import services
 from accounts.services import AVATAR_MAX_SIDE
+from chatproject import image_slots
 from chatproject import images as images_module
 from chatproject.errors import ServiceError
-from chatproject.image_slots import DECODE_BUSY
+from chatproject.image_slots import DECODE_BUSY, LARGE_BODY
 from chatproject.images import TOO_MANY_PIXELS, CleanImage, image_decode
 from tests.accounts import images
 
@@ -68,11 +70,14 @@ def client(login_client, alice, media_root):  # noqa: ANN001
 
 
 # --- a few decodes at a time ---------------------------------------------------------------------
-def test_uploads_beyond_the_decode_limit_wait_then_get_503(watch, settings):
+def test_uploads_beyond_the_decode_limit_wait_then_get_503(watch, settings, monkeypatch):
     """Six uploads at once with IMAGE_DECODE_CONCURRENCY=2: two decode, the other four wait for a
-    slot and, as none frees within IMAGE_DECODE_WAIT, give up with 503 and Retry-After."""
+    slot and, as none frees within IMAGE_DECODE_WAIT, give up with 503 and Retry-After. Once
+    the last one is done (not before), the freed memory is handed back to the OS."""
     settings.IMAGE_DECODE_WAIT = 0.2
     decodes = watch(2)
+    trims = []
+    monkeypatch.setattr(image_slots, "memory_trim", lambda: trims.append(decodes.running))
     payload = images.b64(images.picture())
     results: list[object] = [None] * 6
 
@@ -101,6 +106,7 @@ def test_uploads_beyond_the_decode_limit_wait_then_get_503(watch, settings):
     assert {(r.status, r.message) for r in refused} == {(503, DECODE_BUSY)}
     assert all(r.retry_after and r.retry_after >= 1 for r in refused)
     assert sum(isinstance(r, CleanImage) for r in results) == 2
+    assert trims == [0]
 
 
 def test_an_avatar_upload_with_no_free_slot_is_503_and_changes_nothing(
@@ -128,6 +134,72 @@ def test_an_avatar_upload_with_no_free_slot_is_503_and_changes_nothing(
     alice.refresh_from_db()
     assert (alice.full_name, alice.profile_pic) == ("Alice Martin", "")
     assert stored_files() == []
+
+
+def _large_avatar() -> str:
+    """A real picture whose request body is over LARGE_BODY (random pixels don't compress)."""
+    payload = images.data_url(images.noisy_png((600, 600)))
+    assert len(payload) > LARGE_BODY
+    return payload
+
+
+def test_a_large_upload_waits_for_its_slot_before_its_body_is_read(
+    watch, settings, client, alice, stored_files, monkeypatch
+):
+    """A big upload arriving while every decode slot is busy is answered 503 (JSON, Retry-After)
+    before its body is parsed: waiting, it holds no copy of its picture."""
+    settings.IMAGE_DECODE_WAIT = 0.1
+    decodes = watch(1)
+
+    def never(**kwargs: object) -> None:
+        raise AssertionError("the view ran: the body was parsed")
+
+    monkeypatch.setattr(services, "user_update_profile", never)
+    other = threading.Thread(
+        target=image_decode, args=(images.b64(images.picture()),), kwargs={"max_side": 64}
+    )
+    other.start()
+    decodes.wait_for(lambda: decodes.running == 1)
+    try:
+        response = client.call("put", UPDATE, {"profilePic": _large_avatar()})
+    finally:
+        decodes.release()
+        other.join(timeout=30)
+
+    assert response.status_code == 503
+    assert response.json() == {"message": DECODE_BUSY}
+    assert int(response["Retry-After"]) >= 1
+    assert stored_files() == []
+
+
+def test_a_large_upload_decodes_in_the_slot_it_waited_for_and_gives_it_back(
+    settings, client, alice, stored_files
+):
+    """With one slot, large uploads one after another all go through: each decode uses the slot
+    its request took before the body was read (a second one would never come), and every
+    request gives it back, whether it decoded a picture, failed, or carried none."""
+    settings.IMAGE_DECODE_CONCURRENCY = 1
+    settings.IMAGE_DECODE_WAIT = 0.1
+    padding = "x" * LARGE_BODY
+    bodies = [
+        ({"profilePic": _large_avatar()}, 200),
+        ({"profilePic": images.data_url(images.HTML + padding.encode())}, 400),
+        ({"fullName": "Alice Large", "padding": padding}, 200),
+        ({"profilePic": _large_avatar()}, 200),
+    ]
+    for body, status in bodies:
+        response = client.call("put", UPDATE, body)
+        assert response.status_code == status, response.json()
+    assert len(stored_files()) == 2
+
+
+def test_a_large_upload_does_not_keep_its_body_after_the_response(client, alice):
+    """Django's messages framework keeps each request in a reference cycle until the garbage
+    collector's next full pass; a large upload's request lets go of its body as soon as it is
+    answered, so a burst does not keep every body in memory."""
+    response = client.call("put", UPDATE, {"fullName": "Alice", "padding": "x" * LARGE_BODY})
+    assert response.status_code == 200
+    assert "_body" not in vars(response.wsgi_request)
 
 
 # --- the decode budget ---------------------------------------------------------------------------
