@@ -11,6 +11,11 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def user_stored_avatar(*, user_id: object) -> str:
+    """The storage name of the avatar the database holds for a user ("" when none)."""
+    return User.objects.filter(pk=user_id).values_list("profile_pic", flat=True).first() or ""
+
+
 def user_public(user: User, *, online: bool = False) -> dict:
     """The contract's User shape; never the password hash."""
     return {

@@ -11,9 +11,10 @@ from django.db.models import F
 
 from accounts.limits import password_check
 from accounts.models import User, normalize_email
+from accounts.selectors import user_stored_avatar
 from accounts.user_cache import user_cache_invalidate
 from chatproject.errors import ServiceError
-from chatproject.images import image_decode, image_store
+from chatproject.images import image_decode, image_store, images_delete, images_deleted_on_error
 from chatproject.ratelimit import rate_limit_hit
 
 ALL_FIELDS_REQUIRED = "All fields are required"
@@ -27,11 +28,13 @@ TOO_MANY_ATTEMPTS = "Too many login attempts, please try again later"
 TOO_MANY_PASSWORD_ATTEMPTS = "Too many password attempts, please try again later"
 TOO_MANY_SIGNUPS = "Too many sign-ups, please try again later"
 PROFILE_PIC_REQUIRED = "Profile pic is required"
+TOO_MANY_PROFILE_UPDATES = "You are updating your profile too often, please wait a moment"
 WRONG_PASSWORD = "Current password is incorrect"
 UNKNOWN_THEME = "Unknown theme"
 
 PASSWORD_MAX_LENGTH = 1024
 AVATAR_MAX_SIDE = 512
+AVATAR_FOLDER = "avatars"
 THEMES = ("light", "dark", "forest", "ocean", "sunset", "contrast", "sepia", "midnight")
 
 
@@ -141,20 +144,40 @@ def user_logout(*, user: User) -> None:
 def user_update_profile(
     *, user: User, full_name: str | None = None, profile_pic: str | None = None
 ) -> User:
+    """Set a new name and/or avatar; a replaced avatar's file is deleted after the commit."""
     full_name = _visible_name(full_name)
     if not profile_pic and not full_name:
         raise ServiceError(PROFILE_PIC_REQUIRED)
-    fields = ["updated_at"]
     if full_name:
-        user.full_name = _check_name_length(full_name)
-        fields.append("full_name")
-    if profile_pic:
-        # Decode and store before touching the row: a bad image or a storage outage
-        # leaves the profile exactly as it was.
-        stored = image_store(image_decode(profile_pic, max_side=AVATAR_MAX_SIDE), folder="avatars")
-        user.profile_pic = stored
-        fields.append("profile_pic")
-    with transaction.atomic():
+        _check_name_length(full_name)
+    # Counted after the cheap checks, before the costly image work.
+    wait = rate_limit_hit(
+        f"profile-update:{user.pk}",
+        limit=settings.PROFILE_UPDATE_RATE_PER_USER,
+        window=settings.PROFILE_UPDATE_RATE_WINDOW,
+    )
+    if wait:
+        raise ServiceError(TOO_MANY_PROFILE_UPDATES, status=429, retry_after=wait)
+    # Decoded and stored before the row changes: a bad image or a storage outage leaves the
+    # profile exactly as it was.
+    stored = (
+        image_store(image_decode(profile_pic, max_side=AVATAR_MAX_SIDE), folder=AVATAR_FOLDER)
+        if profile_pic
+        else ""
+    )
+    with images_deleted_on_error([stored]), transaction.atomic():
+        fields = ["updated_at"]
+        if full_name:
+            user.full_name = full_name
+            fields.append("full_name")
+        if stored:
+            # Read inside the write: on SQLite (BEGIN IMMEDIATE) a concurrent change of the
+            # same avatar waits, so each replaced file is deleted exactly once.
+            replaced = user_stored_avatar(user_id=user.pk)
+            user.profile_pic = stored
+            fields.append("profile_pic")
+            if replaced:
+                transaction.on_commit(lambda: images_delete([replaced]))
         user.save(update_fields=fields)
     return user
 

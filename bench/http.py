@@ -76,8 +76,12 @@ class HttpPool:
     async def call(
         self, method: str, path: str, body: Any = None, cookie: str | None = None
     ) -> tuple[int, Any]:
-        """One JSON request; returns (status, decoded JSON or raw bytes)."""
-        payload = json.dumps(body).encode() if body is not None else b""
+        """One JSON request (`body` a value, or already encoded bytes); returns (status, decoded
+        JSON or raw bytes)."""
+        if isinstance(body, bytes):  # JSON the caller encoded once (large uploads)
+            payload = body
+        else:
+            payload = json.dumps(body).encode() if body is not None else b""
         head = [
             f"{method} {path} HTTP/1.1",
             f"Host: {self.host}:{self.port}",

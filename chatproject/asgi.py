@@ -4,7 +4,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from chatproject.memory import memory_keep_big_blocks_apart
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
+memory_keep_big_blocks_apart()  # RSS shrinks back after a burst of uploads
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "chatproject.loop_middleware.WhiteNoiseMiddleware",
     "chatproject.middleware.ContentSecurityPolicyMiddleware",
     "chatproject.middleware.CrossSiteWriteMiddleware",
+    # Before anything reads a request body: large uploads wait for a decode slot first.
+    "chatproject.image_slots.DecodeSlotMiddleware",
     "chatproject.loop_middleware.SessionMiddleware",
     "chatproject.loop_middleware.CommonMiddleware",
     "chatproject.loop_middleware.CsrfViewMiddleware",
@@ -225,8 +227,16 @@ LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 900)  # seconds
 SIGNUP_RATE_PER_IP = env_int("SIGNUP_RATE_PER_IP", 20)
 MESSAGE_RATE_PER_USER = env_int("MESSAGE_RATE_PER_USER", 30)  # messages sent per window
 MESSAGE_RATE_WINDOW = env_int("MESSAGE_RATE_WINDOW", 10)  # seconds
+PROFILE_UPDATE_RATE_PER_USER = env_int("PROFILE_UPDATE_RATE_PER_USER", 10)  # per window
+PROFILE_UPDATE_RATE_WINDOW = env_int("PROFILE_UPDATE_RATE_WINDOW", 60)  # seconds
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 5 * 1024 * 1024)
-IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)  # width x height a file may claim
+# What one decode may hold, in 4-byte pixels (64 MB); times the slots below, it bounds the
+# memory uploads can take in one process (docs/PERFORMANCE.md, "Image uploads").
+IMAGE_DECODE_MAX_PIXELS = env_int("IMAGE_DECODE_MAX_PIXELS", 16_000_000)
+IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2)  # decodes at once, per process
+# Seconds an upload waits for a decode slot before the API answers 503.
+IMAGE_DECODE_WAIT = float(os.environ.get("IMAGE_DECODE_WAIT", "").strip() or 10)
 # JSON bodies carry base64 images: 4/3 of the image cap plus room for the rest.
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_BYTES * 4 // 3 + 64 * 1024
 

@@ -29,11 +29,13 @@ from django_mongodb_backend.base import DatabaseWrapper
 from django_mongodb_backend.compiler import SQLInsertCompiler, SQLUpdateCompiler
 from django_mongodb_backend.query import MongoQuery
 
+from accounts import services as account_services
 from accounts.models import User
 from messaging import receipts, selectors, sending, services
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, ReceiptMark
+from tests.accounts.images import b64, picture
 
 ALIAS = "mongo_compile"
 CLOSED_PORT_URI = "mongodb://127.0.0.1:1/parley_compile"  # nothing listens on port 1
@@ -375,6 +377,19 @@ def test_compiles_sending(routed: Recorder, db) -> None:  # noqa: ANN001
     assert doc["sender_id"] == me.pk and doc["receiver_id"] == bob.pk
     # the sender's unread bookkeeping and the conversation's new head
     assert {c for c, _, _ in routed.updates} == {MEMBERSHIPS, CONVERSATIONS}
+
+
+def test_compiles_a_profile_update(routed: Recorder, db) -> None:  # noqa: ANN001
+    """A new avatar: the avatar it replaces is read in the same transaction, then the row set."""
+    me = unsaved(User, 1, full_name="Me", email="me@example.com", profile_pic="avatars/old.png")
+    routed.rows[USERS] = [document(me)]
+
+    account_services.user_update_profile(user=me, full_name="New Me", profile_pic=b64(picture()))
+
+    assert [collection for collection, _ in routed.reads] == [USERS]
+    [(collection, criteria, pipeline)] = routed.updates
+    assert collection == USERS and criteria
+    assert set(pipeline[0]["$set"]) == {"full_name", "profile_pic", "updated_at"}
 
 
 def test_compiles_receipts(routed: Recorder, db) -> None:  # noqa: ANN001

@@ -14,10 +14,25 @@ ORIENTATION_TAG = 0x0112
 CAMERA_MAKER = "SecretCam-4711"
 
 
-def picture(fmt: str = "PNG", size: tuple[int, int] = (64, 48), color: str = "teal") -> bytes:
-    """A small valid image in `fmt` (PNG, JPEG, GIF, WEBP, BMP, TIFF)."""
+def picture(
+    fmt: str = "PNG",
+    size: tuple[int, int] = (64, 48),
+    color: str = "teal",
+    mode: str = "RGB",
+    **options: object,
+) -> bytes:
+    """A valid image in `fmt` (PNG, JPEG, GIF, WEBP, BMP, TIFF); `options` go to Pillow's save."""
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt)
+    Image.new(mode, size, color).save(out, fmt, **options)
+    return out.getvalue()
+
+
+def animated(fmt: str, size: tuple[int, int] = (40, 30), frames: int = 3) -> bytes:
+    """An animated GIF or WEBP whose frames are red, green, blue..."""
+    colors = ["red", "green", "blue", "yellow", "purple"]
+    pictures = [Image.new("RGB", size, colors[n % len(colors)]) for n in range(frames)]
+    out = io.BytesIO()
+    pictures[0].save(out, fmt, save_all=True, append_images=pictures[1:], duration=100, loop=0)
     return out.getvalue()
 
 

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import storages
+from django.db import DatabaseError
 from django.test.signals import setting_changed
 from PIL import Image
 
+from accounts.models import User
 from chatproject.images import NOT_AN_IMAGE, STORAGE_DOWN, image_decode, image_store
 from tests.accounts import images
 from tests.fakes.cloudinary_server import FakeCloudinary
@@ -97,6 +99,47 @@ def test_stored_images_can_be_deleted(cloudinary_media):
     assert [u.public_id for u in cloudinary_media.uploads] == [name]
     assert storages["default"].delete(name) is True
     assert cloudinary_media.uploads == []
+
+
+def test_replacing_an_avatar_destroys_the_old_one_on_cloudinary(
+    cloudinary_media, client, alice, django_capture_on_commit_callbacks
+):
+    """Once the new avatar is saved, the old one is destroyed on Cloudinary: one upload is left."""
+    fake = cloudinary_media
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.call("put", UPDATE, {"profilePic": images.data_url(images.picture())})
+        second = client.call(
+            "put", UPDATE, {"profilePic": images.data_url(images.picture(color="navy"))}
+        )
+    assert (first.status_code, second.status_code) == (200, 200)
+    alice.refresh_from_db()
+    assert [u.public_id for u in fake.uploads] == [alice.profile_pic]
+    assert any(path.endswith("/image/destroy") for _, path in fake.requests)
+
+
+def test_a_failed_save_destroys_the_new_upload_on_cloudinary(
+    cloudinary_media, client, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The database write after the upload fails: the new picture is destroyed on Cloudinary,
+    the old one (still the profile's) is kept."""
+    fake = cloudinary_media
+    first = client.call("put", UPDATE, {"profilePic": images.data_url(images.picture())})
+    assert first.status_code == 200
+    alice.refresh_from_db()
+    kept = alice.profile_pic
+
+    def failing_save(self: User, *args: object, **kwargs: object) -> None:
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(User, "save", failing_save)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.call(
+            "put", UPDATE, {"profilePic": images.data_url(images.picture(color="navy"))}
+        )
+    assert response.status_code == 500
+    assert [u.public_id for u in fake.uploads] == [kept]
+    alice.refresh_from_db()
+    assert alice.profile_pic == kept
 
 
 def test_bad_image_never_reaches_cloudinary(cloudinary_media, client, alice):

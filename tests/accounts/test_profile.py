@@ -1,14 +1,22 @@
 """PUT /api/auth/update-profile: names, avatars, and what a bad upload must not leave behind."""
 
 import io
+from pathlib import Path
 
 import pytest
+from django.db import DatabaseError
 from django.test import override_settings
 from PIL import Image
 
+from accounts import services
 from accounts.models import User
-from accounts.services import AVATAR_MAX_SIDE, NAME_TOO_LONG, PROFILE_PIC_REQUIRED
-from chatproject.api import REQUEST_TOO_LARGE
+from accounts.services import (
+    AVATAR_MAX_SIDE,
+    NAME_TOO_LONG,
+    PROFILE_PIC_REQUIRED,
+    TOO_MANY_PROFILE_UPDATES,
+)
+from chatproject.api import REQUEST_TOO_LARGE, SERVER_ERROR
 from chatproject.images import NOT_AN_IMAGE, TOO_LARGE, TOO_MANY_PIXELS
 from tests.accounts import images
 from tests.accounts.conftest import assert_no_password, assert_user_json
@@ -138,6 +146,90 @@ def test_a_new_avatar_replaces_the_old_one(client, alice):
     assert first.json()["profilePic"] != second.json()["profilePic"]
     alice.refresh_from_db()
     assert alice.profile_pic == second.json()["profilePic"].removeprefix("/media/")
+
+
+def _path(media_root, response) -> Path:  # noqa: ANN001
+    return media_root / response.json()["profilePic"].removeprefix("/media/")
+
+
+def test_the_old_avatar_file_is_deleted_once_the_new_one_is_saved(
+    client, alice, media_root, stored_files, django_capture_on_commit_callbacks
+):
+    """Replacing an avatar removes the old file, after the commit (never before the row points
+    at the new one); only the new file is left."""
+    first = client.call("put", UPDATE, {"profilePic": images.data_url(images.picture())})
+    old = _path(media_root, first)
+    with django_capture_on_commit_callbacks() as after_commit:
+        second = client.call(
+            "put", UPDATE, {"profilePic": images.data_url(images.picture(color="navy"))}
+        )
+        assert second.status_code == 200
+        assert old.is_file()  # the transaction has not committed yet
+    for callback in after_commit:
+        callback()
+    assert not old.exists()
+    assert stored_files() == [_path(media_root, second)]
+
+
+def test_a_new_name_keeps_the_avatar_file(
+    client, alice, media_root, stored_files, django_capture_on_commit_callbacks
+):
+    """Changing only the name touches no file."""
+    first = client.call("put", UPDATE, {"profilePic": images.data_url(images.picture())})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.call("put", UPDATE, {"fullName": "Alice B"}).status_code == 200
+    assert stored_files() == [_path(media_root, first)]
+
+
+def test_a_failed_save_leaves_no_new_file_and_keeps_the_old_one(
+    client, alice, media_root, stored_files, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The database write after the upload fails: 500, the new file is deleted again, the old
+    avatar (file and profile) stays."""
+    first = client.call("put", UPDATE, {"profilePic": images.data_url(images.picture())})
+    alice.refresh_from_db()
+    before = _snapshot(alice)
+    real_save = User.save
+
+    def failing_save(self: User, *args: object, **kwargs: object) -> None:
+        if "profile_pic" in (kwargs.get("update_fields") or ()):
+            raise DatabaseError("disk I/O error")
+        real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(User, "save", failing_save)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.call(
+            "put", UPDATE, {"profilePic": images.data_url(images.picture(color="navy"))}
+        )
+    assert response.status_code == 500
+    assert response.json() == {"message": SERVER_ERROR}
+    assert stored_files() == [_path(media_root, first)]
+    assert _snapshot(alice) == before
+
+
+def test_profile_updates_are_rate_limited_per_user(
+    client, alice, bob, login_client, stored_files, settings, monkeypatch
+):
+    """Past PROFILE_UPDATE_RATE_PER_USER in the window: 429 with Retry-After, counted before the
+    picture is decoded, nothing changed or stored; other people are unaffected."""
+    settings.PROFILE_UPDATE_RATE_PER_USER = 2
+    settings.PROFILE_UPDATE_RATE_WINDOW = 60
+    for name in ("Alice A", "Alice B"):
+        assert client.call("put", UPDATE, {"fullName": name}).status_code == 200
+    before = _snapshot(alice)
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a refused update must not decode its picture")
+
+    monkeypatch.setattr(services, "image_decode", no_decoding)
+    body = {"profilePic": images.data_url(images.picture()), "fullName": "Alice C"}
+    response = client.call("put", UPDATE, body)
+    assert response.status_code == 429
+    assert response.json()["message"] == TOO_MANY_PROFILE_UPDATES
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert _snapshot(alice) == before
+    assert stored_files() == []
+    assert login_client(bob).call("put", UPDATE, {"fullName": "Bob B"}).status_code == 200
 
 
 # --- refused updates ----------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 import re
 
 import pytest
+from django.db import DatabaseError
 
+from chatproject.api import SERVER_ERROR
 from chatproject.images import NOT_AN_IMAGE, TOO_LARGE
 from messaging import selectors, sending
 from messaging.models import Message
@@ -185,6 +187,23 @@ def test_concurrent_retry_with_same_client_id_gives_the_first(
     assert response.json()["text"] == "the first one"
     assert Message.objects.count() == 1
     assert not any(chat_media.rglob("*.png")), "the losing request's image is removed"
+
+
+def test_a_failed_save_leaves_no_image_behind(
+    alice, bob, login_client, png_data_url, chat_media, monkeypatch
+):  # noqa: ANN001
+    """Any failure between storing the image and committing the row (here the database refusing
+    the write) deletes the stored image again: 500, no message, no file."""
+
+    def failing_save(self: Message, *args: object, **kwargs: object) -> None:
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(Message, "save", failing_save)
+    response = post(login_client(alice), "/api/messages/{}", bob, {"image": png_data_url()})
+    assert response.status_code == 500
+    assert response.json() == {"message": SERVER_ERROR}
+    assert Message.objects.count() == 0
+    assert not any(path.is_file() for path in chat_media.rglob("*"))
 
 
 def test_sending_is_rate_limited_per_sender(alice, bob, make_user, login_client, settings):  # noqa: ANN001

@@ -67,6 +67,20 @@ def test_profile_refuses_a_picture_over_the_limit_before_reading_it(
     assert TOO_LARGE in parse(response).text
 
 
+def test_profile_form_is_rate_limited_like_the_api(page_client, alice, parse, settings):
+    """The page goes through the same service: past PROFILE_UPDATE_RATE_PER_USER, 429 with
+    Retry-After and the reason on the form; the name is not changed."""
+    settings.PROFILE_UPDATE_RATE_PER_USER = 1
+    client = page_client(alice)
+    assert client.post("/profile/", {"full_name": "Alice One"}).status_code == 302
+    response = client.post("/profile/", {"full_name": "Alice Two"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert services.TOO_MANY_PROFILE_UPDATES in parse(response).text
+    alice.refresh_from_db()
+    assert alice.full_name == "Alice One"
+
+
 def test_profile_needs_a_name_or_a_picture(page_client, alice, parse):
     client = page_client(alice)
     response = client.post("/profile/", {"full_name": "   "})
