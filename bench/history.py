@@ -1,4 +1,5 @@
-"""Metric 4: a history page (`GET /api/messages/<id>?before=`) with a million stored messages."""
+"""Metric 4: a history page (`GET /api/messages/<id>?before=`) and the sidebar
+(`GET /api/messages/users`) with a million stored messages."""
 
 from __future__ import annotations
 
@@ -14,64 +15,20 @@ from bench.monitor import log
 from bench.stats import Latency
 from bench.systems import SYSTEMS, Seeded, launch
 
-OR_PAGE = (
-    "SELECT * FROM messaging_message WHERE ((sender_id=? AND receiver_id=?)"
-    " OR (sender_id=? AND receiver_id=?)) AND id < ? ORDER BY id DESC LIMIT 50"
-)
-HALF_PAGE = (
-    "SELECT * FROM messaging_message WHERE sender_id=? AND receiver_id=? AND id < ?"
-    " ORDER BY id DESC LIMIT 50"
-)
-
-
-def query_shapes(db: Path, a: str, b: str, befores: list[int]) -> dict[str, Any]:
-    """The page query as the app runs it (one OR) against one query per direction, raw SQL.
-
-    Measures the candidate fix for the history page without changing the app: same rows,
-    same database file, no server in between.
-    """
-    conn = sqlite3.connect(db)
-    try:
-        plans = {
-            name: [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args)]
-            for name, sql, args in (
-                ("or", OR_PAGE, (a, b, b, a, 2**62)),
-                ("per_direction", HALF_PAGE, (a, b, 2**62)),
-            )
-        }
-
-        def by_or(before: int) -> list[int]:
-            return [r[0] for r in conn.execute(OR_PAGE, (a, b, b, a, before))]
-
-        def by_direction(before: int) -> list[int]:
-            rows = [r[0] for r in conn.execute(HALF_PAGE, (a, b, before))]
-            rows += [r[0] for r in conn.execute(HALF_PAGE, (b, a, before))]
-            return sorted(rows, reverse=True)[:50]
-
-        out: dict[str, Any] = {"plans": plans, "same_rows": True}
-        for name, fn in (("or", by_or), ("per_direction", by_direction)):
-            latency = Latency()
-            for before in befores:
-                started = time.monotonic_ns()
-                fn(before)
-                latency.record_ns(time.monotonic_ns() - started)
-            out[name] = latency.summary()
-        out["same_rows"] = all(by_or(x) == by_direction(x) for x in befores[:50])
-        return out
-    finally:
-        conn.close()
-
 
 def _sample_ids(db: Path, a: str, b: str, count: int) -> tuple[int, list[int]]:
+    """(messages stored, `count` random message ids of a and b's conversation)."""
+    from messaging.conversion import direct_key
+
     conn = sqlite3.connect(db)
     try:
         total = conn.execute("SELECT COUNT(*) FROM messaging_message").fetchone()[0]
         ids = [
             row[0]
             for row in conn.execute(
-                "SELECT id FROM messaging_message WHERE (sender_id=? AND receiver_id=?)"
-                " OR (sender_id=? AND receiver_id=?)",
-                (a, b, b, a),
+                "SELECT m.id FROM messaging_message m JOIN messaging_conversation c"
+                " ON m.conversation_id = c.id WHERE c.direct_key = ?",
+                (direct_key(a, b),),
             )
         ]
     finally:
@@ -94,6 +51,8 @@ async def history_pages(
         for name, paths in {
             "before": [f"/api/messages/{other}?before={b}&limit=50" for b in befores],
             "newest": [f"/api/messages/{other}"] * max(1, len(befores) // 2),
+            # The sidebar of the person with the most history (half of every message).
+            "sidebar": ["/api/messages/users"] * max(1, len(befores) // 2),
         }.items():
             for path in paths[:20]:  # warm the page cache and the process
                 await pool.call("GET", path, cookie=token)
@@ -107,6 +66,4 @@ async def history_pages(
             out[name] = {"latency_ms": latency.summary(), "errors": errors}
             log(f"history {name}: {out[name]}")
         await pool.close()
-    out["sql"] = query_shapes(seeded.path, me, other, befores[:300] + [2**62] * 20)
-    log(f"history sql: {out['sql']}")
     return out

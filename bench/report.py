@@ -209,26 +209,14 @@ def history_section(h: dict[str, Any]) -> list[str]:
         "| page | requests | p50 ms | p99 ms | errors |",
         "|---|---|---|---|---|",
     ]
-    for name in ("before", "newest"):
+    for name in ("before", "newest", "sidebar"):
+        if name not in h:
+            continue
         lat = h[name]["latency_ms"]
         out.append(
             f"| {name} | {lat['count']} | {fmt(lat['p50'], 2)} | {fmt(lat['p99'], 2)} "
             f"| {h[name]['errors']} |"
         )
-    sql = h.get("sql")
-    if sql:
-        out += [
-            "",
-            "The page query alone, raw SQL on the same file:",
-            "",
-            "| query shape | p50 ms | p99 ms | SQLite plan |",
-            "|---|---|---|---|",
-        ]
-        for name, label in (("or", "one OR"), ("per_direction", "one query per direction")):
-            out.append(
-                f"| {label} | {fmt(sql[name]['p50'], 2)} | {fmt(sql[name]['p99'], 2)} "
-                f"| {'; '.join(sql['plans'][name])} |"
-            )
     return [*out, ""]
 
 

@@ -40,38 +40,69 @@ def seed_users(count: int) -> list[int]:
 
 
 def seed_messages(db_path: str, ids: list[int], total: int, focus: tuple[int, int]) -> None:
-    """`total` rows spread over consecutive pairs, half of them in the `focus` conversation."""
+    """`total` rows spread over consecutive pairs' direct conversations, half of them in the
+    `focus` conversation; conversation heads, memberships and read cursors as the app keeps
+    them (everything seeded is read, so every unread count starts at 0)."""
+    from messaging.conversion import direct_key
+
     rng = random.Random(1)
     pairs = [(ids[i], ids[i + 1]) for i in range(0, len(ids) - 1, 2)]
     start = datetime.now(tz=UTC) - timedelta(days=365)
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
+    stamp0 = start.isoformat(sep=" ")
+    conversation_of: dict[tuple[int, int], int] = {}
+    for pair in pairs:
+        cursor = conn.execute(
+            "INSERT INTO messaging_conversation (kind, title, picture, created_at, updated_at,"
+            " direct_key, last_seq) VALUES ('direct', '', '', ?, ?, ?, 0)",
+            (stamp0, stamp0, direct_key(*pair)),
+        )
+        conversation_of[pair] = cursor.lastrowid
+        conn.executemany(
+            "INSERT INTO messaging_membership (conversation_id, user_id, role, joined_at,"
+            " visible_from_seq, read_seq, delivered_seq, sent_since_read)"
+            " VALUES (?, ?, 'member', ?, 0, 0, 0, 0)",
+            [(cursor.lastrowid, user, stamp0) for user in pair],
+        )
     sql = (
-        "INSERT INTO messaging_message (sender_id, receiver_id, text, image, client_id,"
-        " created_at, updated_at, delivered_at, read_at) VALUES (?, ?, ?, '', NULL, ?, ?, ?, ?)"
+        "INSERT INTO messaging_message (conversation_id, seq, kind, sender_id, receiver_id, text,"
+        " image, client_id, created_at, updated_at)"
+        " VALUES (?, ?, 'text', ?, ?, ?, '', NULL, ?, ?)"
     )
+    seqs: dict[int, int] = {}
     batch = 50_000
     for offset in range(0, total, batch):
         rows = []
         for n in range(offset, min(total, offset + batch)):
-            a, b = focus if n % 2 == 0 else rng.choice(pairs)
-            if rng.random() < 0.5:
-                a, b = b, a
+            pair = focus if n % 2 == 0 else rng.choice(pairs)
+            a, b = pair if rng.random() < 0.5 else pair[::-1]
+            conversation = conversation_of[pair]
+            seqs[conversation] = seqs.get(conversation, 0) + 1
             stamp = (start + timedelta(seconds=n * 30)).isoformat(sep=" ")
-            rows.append(
-                (
-                    a,
-                    b,
-                    f"history message {n} " + "x" * rng.randrange(10, 120),
-                    stamp,
-                    stamp,
-                    stamp,
-                    stamp,
-                )
-            )
+            text = f"history message {n} " + "x" * rng.randrange(10, 120)
+            rows.append((conversation, seqs[conversation], a, b, text, stamp, stamp))
         conn.executemany(sql, rows)
         conn.commit()
+    # Heads and cursors, as sending and reading would have left them.
+    conn.execute(
+        "UPDATE messaging_conversation SET"
+        " last_seq = (SELECT MAX(seq) FROM messaging_message m WHERE m.conversation_id ="
+        " messaging_conversation.id),"
+        " last_message_id = (SELECT MAX(id) FROM messaging_message m WHERE m.conversation_id ="
+        " messaging_conversation.id),"
+        " last_message_at = (SELECT MAX(created_at) FROM messaging_message m WHERE"
+        " m.conversation_id = messaging_conversation.id)"
+        " WHERE EXISTS (SELECT 1 FROM messaging_message m WHERE m.conversation_id ="
+        " messaging_conversation.id)"
+    )
+    conn.execute(
+        "UPDATE messaging_membership SET read_seq = (SELECT last_seq FROM messaging_conversation c"
+        " WHERE c.id = messaging_membership.conversation_id), delivered_seq = (SELECT last_seq"
+        " FROM messaging_conversation c WHERE c.id = messaging_membership.conversation_id)"
+    )
+    conn.commit()
     conn.execute("ANALYZE")
     conn.commit()
     conn.close()
