@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -59,6 +60,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             # Daphne cancels every consumer on shutdown (SIGTERM) without a disconnect event:
             # leave presence now, so others see it at once rather than after PRESENCE_TTL.
             await self.disconnect(1001)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections of its one shared sync thread before every
+        # handler: a thread hop per frame and per event, every socket queueing for that one
+        # thread (a fifth of a message's cost under load). This consumer never uses that
+        # thread's connection: the database writer and reader threads own theirs.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         # Accept first: a browser can read a close code, but not why a handshake failed.
