@@ -80,6 +80,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=realtime.CLOSE_UNAUTHORIZED)
             return
         self.typing_timers: dict[str, asyncio.Task[None]] = {}  # recipient id -> expiry
+        self.answered: set[str] = set()  # clientIds answered with messageSent, echo pending
         self.online_version = 0  # of the last online list sent to this client
         self.refused, self.refused_window = 0, 0  # flood events dropped in this 10 s window
         self.user, self.user_id = user, str(user.pk)
@@ -191,6 +192,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("sendMessage failed")
             await self._send_failed(client_id, ServiceError(SEND_FAILED, status=503, retry_after=1))
             return
+        if sent.created:
+            # Its `newMessage` is on its way to every socket; this one has it in the answer.
+            self.answered.add(client_id)
         await self.send_json(
             {"event": "messageSent", "data": {"clientId": client_id, "message": sent.payload}}
         )
@@ -309,8 +313,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def chat_event(self, message: dict[str, Any]) -> None:
         if self.user is None or self.closing:
             return
-        await self.send(text_data=message["text"])  # serialised once by realtime.py
         meta = message.get("meta")
+        if meta is not None and meta["senderId"] == self.user_id and self.answered:
+            client_id = meta.get("clientId")
+            if client_id in self.answered:  # this socket sent it and got `messageSent`
+                self.answered.discard(client_id)
+                return
+        await self.send(text_data=message["text"])  # serialised once by realtime.py
         if meta is not None and meta["senderId"] != self.user_id:
             # It reached a socket of a member: delivered (recorded with others, shortly).
             conversation_pk = parse_pk(Conversation, meta["conversationId"])

@@ -59,6 +59,21 @@ class _WatchedShard(RedisSingleShardConnection):
             # connects afresh. Without this the first event after every restart is lost.
             await super().publish(channel, message)
 
+    async def publish_many(self, channels: list[str], message: bytes) -> None:
+        """PUBLISH one payload to several channels in one round trip (a pipeline)."""
+        for attempt in (1, 2):
+            try:
+                async with self._lock:
+                    self._ensure_redis()
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel in channels:
+                            pipe.publish(channel, message)
+                        await pipe.execute()
+                return
+            except RedisConnectionError:
+                if attempt == 2:  # see publish(): a dead pooled connection fails once
+                    raise
+
     async def subscribe(self, channel: str) -> None:
         await super().subscribe(channel)
         self._watch()
@@ -110,6 +125,16 @@ class _LoopLayer(RedisPubSubLoopLayer):
     def report_loss(self, reason: str) -> None:
         self.channel_layer.report_loss(reason)
 
+    async def group_send_many(self, groups: list[str], message: dict[str, Any]) -> None:
+        payload = self.channel_layer.serialize(message)  # once, whatever the number of groups
+        by_shard: dict[int, list[str]] = {}
+        for group in groups:
+            channel = self._get_group_channel_name(group)
+            by_shard.setdefault(id(self._get_shard(channel)), []).append(channel)
+        shards = {id(shard): shard for shard in self._shards}
+        for shard_id, channels in by_shard.items():
+            await shards[shard_id].publish_many(channels, payload)
+
     async def group_has_subscribers(self, group: str) -> bool:
         channel = self._get_group_channel_name(group)
         if channel in self.groups:
@@ -138,6 +163,10 @@ class WatchedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
             layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)  # as the library does: flush when the loop closes
         return layer
+
+    async def group_send_many(self, groups: list[str], message: dict[str, Any]) -> None:
+        """`group_send` to several groups: serialised once, one round trip to Redis."""
+        await self._get_layer().group_send_many(groups, message)
 
     async def group_has_subscribers(self, group: str) -> bool:
         """Whether any process has a socket in `group` (one PUBSUB NUMSUB)."""

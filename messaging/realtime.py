@@ -56,6 +56,7 @@ def _event_message(event: str, data: Any) -> dict[str, Any]:
             "senderId": data["senderId"],
             "conversationId": data["conversationId"],
             "seq": data["seq"],
+            "clientId": data.get("clientId"),
         }
     return message
 
@@ -72,6 +73,21 @@ async def _group_send_async(group: str, message: dict[str, Any]) -> bool:
     return True
 
 
+async def _groups_send_async(groups: list[str], message: dict[str, Any]) -> None:
+    """One message to several groups: one Redis round trip when the layer can (ours can)."""
+    layer = get_channel_layer()
+    if layer is None or not groups:
+        return
+    if not hasattr(layer, "group_send_many"):
+        for group in groups:
+            await _group_send_async(group, message)
+        return
+    try:
+        await layer.group_send_many(groups, message)
+    except Exception:  # the layer being down must not fail the write that caused the event
+        logger.warning("channel layer: group_send to %d groups failed", len(groups), exc_info=True)
+
+
 def _group_send(group: str, message: dict[str, Any]) -> None:
     async_to_sync(_group_send_async)(group, message)
 
@@ -80,12 +96,7 @@ def notify_users(user_ids: Iterable[object], event: str, data: Any) -> None:
     """Send `{"event": event, "data": data}` to every socket of each user, after commit."""
     message = _event_message(event, data)
     groups = sorted({user_group(uid) for uid in user_ids})
-
-    def send() -> None:
-        for group in groups:
-            _group_send(group, message)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: async_to_sync(_groups_send_async)(groups, message))
 
 
 def user_sockets_close(*, user_id: object, code: int = CLOSE_UNAUTHORIZED) -> None:
@@ -98,8 +109,7 @@ def user_sockets_close(*, user_id: object, code: int = CLOSE_UNAUTHORIZED) -> No
 async def notify_users_now(user_ids: Iterable[object], event: str, data: Any) -> None:
     """Like notify_users, at once (typing indicators: no database write to wait for)."""
     message = _event_message(event, data)
-    for group in sorted({user_group(uid) for uid in user_ids}):
-        await _group_send_async(group, message)
+    await _groups_send_async(sorted({user_group(uid) for uid in user_ids}), message)
 
 
 OnlineListFetch = Callable[[], Awaitable[tuple[list[str], int]]]

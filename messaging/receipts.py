@@ -26,7 +26,7 @@ from accounts.models import User
 from accounts.selectors import iso
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
-from messaging import realtime, selectors
+from messaging import hotsql, realtime, selectors
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, ReceiptMark
 from messaging.writer import awrite, write
@@ -89,24 +89,41 @@ def cursor_move(
 def _announcement(
     conversation: Conversation, user_id: Any, kind: str, seq: int, up_to_id: Any, at: Any
 ) -> Announcement:
+    return announcement(conversation.pk, conversation.direct_key, user_id, kind, seq, up_to_id, at)
+
+
+def announcement(
+    conversation_id: Any,
+    direct_key: str | None,
+    user_id: Any,
+    kind: str,
+    seq: int,
+    up_to_id: Any,
+    at: Any,
+) -> Announcement:
+    """Who hears that `user_id`'s cursor moved, and how (see the module docstring)."""
     data = {
         "userId": str(user_id),
         "upTo": str(up_to_id),
         "at": iso(at),
-        "conversationId": str(conversation.pk),
+        "conversationId": str(conversation_id),
         "seq": seq,
     }
-    if conversation.kind == Conversation.Kind.DIRECT:
-        others = [uid for uid in direct_members(conversation) if uid != user_id]
+    if direct_key is not None:
+        others = [uid for uid in key_members(direct_key) if uid != user_id]
         event = "messagesRead" if kind == ReceiptMark.Kind.READ else "messagesDelivered"
         return others, event, data
-    return member_ids(conversation.pk), "cursorMoved", {**data, "kind": kind}
+    return member_ids(conversation_id), "cursorMoved", {**data, "kind": kind}
+
+
+def key_members(direct_key: str) -> list[Any]:
+    user_pk = User._meta.pk
+    return [user_pk.to_python(part) for part in direct_key.split(":") if part]
 
 
 def direct_members(conversation: Conversation) -> list[Any]:
     """The two people of a direct conversation, from its key (no query)."""
-    user_pk = User._meta.pk
-    return [user_pk.to_python(part) for part in (conversation.direct_key or "").split(":") if part]
+    return key_members(conversation.direct_key or "")
 
 
 def read_record(
@@ -164,16 +181,15 @@ def deliveries_record(user_pk: Any) -> list[Announcement]:
 
 
 def deliveries_noted_record(newest: dict[tuple[Any, Any], tuple[int, Any]]) -> list[Announcement]:
-    """A flush of this process's delivery notes: (conversation, user) -> (seq, message id)."""
-    conversations = {
-        c.pk: c for c in selectors.conversations_by_ids_qs(list({cid for cid, _ in newest}))
-    }
-    told: list[Announcement] = []
-    for (conversation_id, user_id), (seq, message_id) in newest.items():
-        conversation = conversations.get(conversation_id)
-        if conversation is not None:
-            told += cursor_move(conversation, user_id, ReceiptMark.Kind.DELIVERED, seq, message_id)
-    return told
+    """A flush of this process's delivery notes: (conversation, user) -> (seq, message id).
+    Two statements per note and one per flush (hotsql), whatever happens to be in it."""
+    keys = hotsql.direct_keys(list({cid for cid, _ in newest}))
+    now = timezone.now()
+    moves = [(cid, uid, seq) for (cid, uid), (seq, _) in newest.items() if cid in keys]
+    return [
+        announcement(cid, keys[cid], uid, ReceiptMark.Kind.DELIVERED, seq, newest[cid, uid][1], now)
+        for cid, uid, seq in hotsql.delivered_moves(moves, now)
+    ]
 
 
 # --- Sync doors (REST, tests) ---------------------------------------------------------------

@@ -13,17 +13,16 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.user_cache import cache as user_cache
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from chatproject.images import image_decode, image_store, images_delete
 from chatproject.local_limits import local_windows
-from messaging import realtime, selectors
+from messaging import hotsql, realtime, selectors
 from messaging.direct import adirect_conversation_id, direct_conversation_id
 from messaging.members import aconversation_member_ids, conversation_member_ids
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Conversation, Message
@@ -137,10 +136,6 @@ def message_store(
         if existing is not None:
             return existing
         raise ServiceError(TOO_MANY_MESSAGES, status=429, retry_after=over_limit)
-    if receiver_pk is not None and not (
-        selectors.user_qs(user_id=receiver_pk, active_only=True).exists()
-    ):
-        raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     message = Message(
         sender_id=sender_id,
         receiver_id=receiver_pk,
@@ -149,56 +144,54 @@ def message_store(
         client_id=client_id,
     )
     try:
-        # Foreign keys were just checked and the unique indexes are left to the database,
-        # so full_clean runs no queries of its own.
-        message.full_clean(
-            exclude=["conversation", "seq", "sender", "receiver"],
-            validate_unique=False,
-            validate_constraints=False,
-        )
         prev_id = message_append(conversation_id, message)
-    except IntegrityError:
+    except Duplicate:
         existing = _existing(sender_id, client_id)
         if existing is None:
             raise
-        return existing  # a concurrent retry with the same clientId got in first
-    except ValidationError as exc:
-        raise ServiceError(INVALID_MESSAGE, errors=exc.message_dict) from exc
+        return existing  # a retry (maybe racing the first) with the same clientId
     return Sent(message, True, message_event(message, prev_id))
+
+
+class Duplicate(IntegrityError):
+    """This sender used this clientId before: nothing was stored."""
 
 
 def message_append(conversation_id: Any, message: Message) -> Any:
     """Store `message` as the conversation's next one, from its sender (who must be an active
     member; 404 otherwise); returns the id of the message before it (None for the first).
 
-    Runs inside a transaction (the writer's, or a service's): the conversation's head is read
-    and moved within it, so seqs never repeat or skip (SQLite: one writer at a time; MongoDB: the
-    unique (conversation, seq) index refuses a collision, and the caller may retry).
+    In a direct conversation the message names the other person as its receiver (the seed
+    API's `receiverId`), who must still be active. Runs inside a transaction (the writer's, or a
+    service's): the conversation's head is read and moved within it, so seqs never repeat or
+    skip (SQLite: one writer at a time; MongoDB: the unique (conversation, seq) index refuses a
+    collision, and the caller may retry). Four statements, whatever the history (hotsql).
     """
-    head = (
-        Conversation.objects.filter(pk=conversation_id)
-        .values_list("last_seq", "last_message_id")
-        .first()
-    )
+    head = hotsql.conversation_head(conversation_id)
     if head is None:
         raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
-    seq, prev_id = head[0] + 1, head[1]
-    now = timezone.now()
+    last_seq, prev_id, key = head
+    if key is not None and message.kind == Message.Kind.TEXT:
+        receiver_pk = next((p for p in _pair(key) if p != message.sender_id), None)
+        receiver = user_cache.user(receiver_pk) if receiver_pk is not None else None
+        if receiver is None or not receiver.is_active:
+            raise ServiceError(selectors.USER_NOT_FOUND, status=404)
+        message.receiver_id = receiver_pk
+    seq, now = last_seq + 1, timezone.now()
     message.conversation_id, message.seq, message.created_at = conversation_id, seq, now
-    with transaction.atomic():  # its own savepoint: a duplicate leaves the caller's usable
-        message.save(force_insert=True)
-        # One's own message is never unread (and writing marks nothing read).
-        moved = (
-            selectors.membership_qs(conversation_id=conversation_id, user_id=message.sender_id)
-            .filter(left_at__isnull=True)
-            .update(sent_since_read=F("sent_since_read") + 1)
-        )
-        if not moved:
-            raise NotAMember
-    Conversation.objects.filter(pk=conversation_id).update(
-        last_seq=seq, last_message_id=message.pk, last_message_at=now
-    )
+    if not hotsql.message_insert(message):
+        raise Duplicate
+    # One's own message is never unread (and writing marks nothing read). Not a member: the
+    # job's savepoint takes the insert back.
+    if not hotsql.sent_since_read_bump(conversation_id, message.sender_id):
+        raise NotAMember
+    hotsql.conversation_head_move(conversation_id, seq, message.pk, now)
     return prev_id
+
+
+def _pair(key: str) -> list[Any]:
+    to_python = User._meta.pk.to_python
+    return [to_python(part) for part in key.split(":") if part]
 
 
 class NotAMember(ServiceError):
@@ -289,7 +282,7 @@ def _store_sync(
     args = (sender_id, conversation_id, receiver_pk, text, stored, client_id, wait)
     try:
         sent = write(message_store, *args)
-    except WriterBusy as exc:
+    except (WriterBusy, OperationalError) as exc:  # full queue, database locked or away
         images_delete([stored])
         _limit_refund(sender_id)
         raise ServiceError(SERVER_BUSY, status=503, retry_after=BUSY_RETRY_AFTER) from exc
@@ -339,7 +332,7 @@ async def message_send_async(
     args = (sender_id, conversation_pk, receiver_pk, text, "", client_id, wait)
     try:
         sent = await awrite(message_store, *args)
-    except WriterBusy as exc:
+    except (WriterBusy, OperationalError) as exc:  # full queue, database locked or away
         _limit_refund(sender_id)
         raise ServiceError(SERVER_BUSY, status=503, retry_after=BUSY_RETRY_AFTER) from exc
     if sent.created:

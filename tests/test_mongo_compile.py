@@ -31,7 +31,7 @@ from django_mongodb_backend.query import MongoQuery
 
 from accounts import services as account_services
 from accounts.models import User
-from messaging import conversation_selectors, receipts, selectors, sending, services
+from messaging import conversation_selectors, hotsql, receipts, selectors, sending, services
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, ReceiptMark
@@ -251,6 +251,12 @@ def _builders() -> dict[str, Callable[[], Any]]:
             .update(read_seq=8, read_at=now, sent_since_read=0)
         ),
         "delete_by_ids": lambda: selectors.messages_by_ids_qs([cursor]).delete(),
+        # The send path's statements, as MongoDB runs them (messaging/hotsql.py).
+        "hot_head": lambda: hotsql.conversation_head(conversation),
+        "hot_sent_bump": lambda: hotsql.sent_since_read_bump(conversation, me.pk),
+        "hot_head_move": lambda: hotsql.conversation_head_move(conversation, 8, cursor, now),
+        "hot_direct_keys": lambda: hotsql.direct_keys([conversation]),
+        "hot_delivered_moves": lambda: hotsql.delivered_moves([(conversation, me.pk, 8)], now),
     }
 
 

@@ -3,9 +3,8 @@
 import re
 
 import pytest
-from django.db import DatabaseError
+from django.db import OperationalError
 
-from chatproject.api import SERVER_ERROR
 from chatproject.images import NOT_AN_IMAGE, TOO_LARGE
 from messaging import selectors, sending
 from messaging.models import Message
@@ -14,6 +13,7 @@ from messaging.sending import (
     CLIENT_ID_INVALID,
     EMPTY_MESSAGE,
     NOT_YOURSELF,
+    SERVER_BUSY,
     TEXT_TOO_LONG,
     TOO_MANY_MESSAGES,
 )
@@ -193,15 +193,16 @@ def test_a_failed_save_leaves_no_image_behind(
     alice, bob, login_client, png_data_url, chat_media, monkeypatch
 ):  # noqa: ANN001
     """Any failure between storing the image and committing the row (here the database refusing
-    the write) deletes the stored image again: 500, no message, no file."""
+    the write) deletes the stored image again: 503 with retry advice, no message, no file."""
+    from messaging import hotsql
 
-    def failing_save(self: Message, *args: object, **kwargs: object) -> None:
-        raise DatabaseError("database is locked")
+    def failing_insert(message: Message) -> bool:
+        raise OperationalError("database is locked")
 
-    monkeypatch.setattr(Message, "save", failing_save)
+    monkeypatch.setattr(hotsql, "message_insert", failing_insert)
     response = post(login_client(alice), "/api/messages/{}", bob, {"image": png_data_url()})
-    assert response.status_code == 500
-    assert response.json() == {"message": SERVER_ERROR}
+    assert response.status_code == 503
+    assert response.json()["message"] == SERVER_BUSY and response["Retry-After"]
     assert Message.objects.count() == 0
     assert not any(path.is_file() for path in chat_media.rglob("*"))
 
