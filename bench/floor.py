@@ -5,8 +5,8 @@
 
 A client connects to `/ws/?u=<user>` and sends the app's WebSocket send,
 `{"event": "sendMessage", "data": {"to", "text", "clientId"}}`: the sending socket gets
-`{"event": "messageSent", "data": {"clientId", "message"}}` and every socket of the receiver and
-of the sender gets `{"event": "newMessage", "data": message}`, the frames the app sends, so one
+`{"event": "messageSent", "data": {"clientId", "message"}}` and every other socket of the receiver
+and of the sender gets `{"event": "newMessage", "data": message}`, the frames the app sends, so one
 generator measures both. Nothing is stored or checked: this is the least a relay can do.
 """
 
@@ -27,6 +27,9 @@ class Relay:
 
     def __init__(self, redis_url: str | None) -> None:
         self.sockets: dict[str, set[ServerConnection]] = {}
+        # clientId -> the socket that sent it: it has the message in its answer already
+        # (the app sends no second copy to the sending socket, so neither does the floor).
+        self.sent_by: dict[str, ServerConnection] = {}
         self.redis_url = redis_url
         self.redis = None
         self.pubsub = None
@@ -45,10 +48,16 @@ class Relay:
         async for item in self.pubsub.listen():
             if item["type"] == "message":
                 user = item["channel"].decode().removeprefix("user.")
-                self.local(user, item["data"].decode())
+                client_id, _, frame = item["data"].decode().partition("\n")
+                self.local(user, frame, client_id)
 
-    def local(self, user: str, frame: str) -> None:
-        broadcast(self.sockets.get(user, ()), frame)
+    def local(self, user: str, frame: str, client_id: str) -> None:
+        sockets = self.sockets.get(user, set())
+        sender = self.sent_by.get(client_id)
+        if sender is not None and sender in sockets:
+            del self.sent_by[client_id]
+            sockets = sockets - {sender}
+        broadcast(sockets, frame)
 
     async def join(self, user: str, ws: ServerConnection) -> None:
         first = user not in self.sockets
@@ -66,16 +75,19 @@ class Relay:
             if self.pubsub is not None:
                 await self.pubsub.unsubscribe(f"user.{user}")
 
-    async def send(self, sender: str, receiver: str, message: dict) -> None:
+    async def send(self, sender: str, receiver: str, message: dict, ws: ServerConnection) -> None:
         frame = json.dumps({"event": "newMessage", "data": message})
+        client_id = str(message.get("clientId") or "")
+        if client_id:
+            self.sent_by[client_id] = ws
         targets = {receiver, sender}
         if self.redis is None:
             for user in targets:
-                self.local(user, frame)
+                self.local(user, frame, client_id)
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             for user in targets:
-                pipe.publish(f"user.{user}", frame)
+                pipe.publish(f"user.{user}", f"{client_id}\n{frame}")
             await pipe.execute()
 
 
@@ -103,7 +115,7 @@ async def handler(relay: Relay, ws: ServerConnection) -> None:
                 }
                 sent = {"clientId": message["clientId"], "message": message}
                 await ws.send(json.dumps({"event": "messageSent", "data": sent}))
-                await relay.send(user, message["receiverId"], message)
+                await relay.send(user, message["receiverId"], message, ws)
     finally:
         await relay.leave(user, ws)
 

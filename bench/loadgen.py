@@ -238,6 +238,9 @@ class ChatLoad:
                 return
             status = 201 if event == "messageSent" else data.get("status")
             trial.answer(seq, status if isinstance(status, int) else 0, now, kind="ws")
+            if event == "messageSent" and isinstance(data.get("message"), dict):
+                # The answer carries the message to the socket that sent it (no second copy).
+                self._deliver(trial, sock, data["message"], now)
 
     @staticmethod
     def _seq_of(trial: Trial, cid: Any) -> int | None:

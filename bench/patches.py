@@ -44,6 +44,7 @@ def _install_ws_send_stub() -> None:
         try:
             message = await database_sync_to_async(send)(self.user, data)
             reply = {"event": "messageSent", "data": {"clientId": client_id, "message": message}}
+            self.answered.add(client_id)  # as the product does: no second copy here
         except ServiceError as exc:
             failed: dict[str, Any] = {
                 "clientId": client_id,

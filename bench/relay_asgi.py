@@ -4,6 +4,7 @@ The product's ASGI stack (origin check, URL router, `ChatConsumer`, `realtime.no
 the channel layer, presence) whose `sendMessage {to, text, clientId}` event announces the
 message through `realtime.notify_users` exactly as `services.message_send` does after its
 commit, then answers `messageSent` (docs/REALTIME.md), but stores and checks nothing.
+Like the app, the socket that sent a message gets it in its answer and no second copy.
 Everything else is the product code.
 """
 
@@ -18,7 +19,6 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from channels.db import database_sync_to_async  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.core.serializers.json import DjangoJSONEncoder  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -34,10 +34,10 @@ install()
 _ids = count(1)
 
 
-def _announce(sender_id: str, receiver_id: str, text: str, client_id: str | None) -> dict:
-    """What a send does after its commit: notify both people."""
+def _message(sender_id: str, receiver_id: str, text: str, client_id: str | None) -> dict:
+    """What a send announces after its commit (nothing is stored)."""
     now = timezone.now()
-    data = {
+    return {
         "_id": str(next(_ids)),
         "conversationId": "0",
         "seq": 0,
@@ -52,28 +52,31 @@ def _announce(sender_id: str, receiver_id: str, text: str, client_id: str | None
         "readAt": None,
         "prevId": None,
     }
-    realtime.notify_users([sender_id, receiver_id], "newMessage", data)
-    return data
 
 
 class RelayConsumer(ChatConsumer):
-    """ChatConsumer whose `sendMessage` only announces, on the sync thread a send would use,
-    and whose sockets record no delivery (that's persistence)."""
+    """ChatConsumer whose `sendMessage` answers and announces on the event loop, as the app's
+    does, but stores nothing and whose sockets record no delivery (that's persistence)."""
 
     async def chat_event(self, message: dict[str, Any]) -> None:
-        if self.user is not None and not self.closing:
-            await self.send(text_data=message["text"])
+        if self.user is None or self.closing:
+            return
+        client_id = (message.get("meta") or {}).get("clientId")
+        if client_id in self.answered:  # the sending socket has it in its answer
+            self.answered.discard(client_id)
+            return
+        await self.send(text_data=message["text"])
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.user is not None and text_data and text_data.startswith('{"event": "sendMessage"'):
             frame: dict[str, Any] = json.loads(text_data)
             data = frame["data"]
             client_id = data.get("clientId")
-            message = await database_sync_to_async(_announce)(
-                self.user_id, str(data["to"]), data["text"], client_id
-            )
+            message = _message(self.user_id, str(data["to"]), data["text"], client_id)
+            self.answered.add(client_id)
             sent = {"event": "messageSent", "data": {"clientId": client_id, "message": message}}
             await self.send(text_data=json.dumps(sent, cls=DjangoJSONEncoder))
+            await realtime.notify_users_now([self.user_id, str(data["to"])], "newMessage", message)
             return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 

@@ -9,8 +9,9 @@
 //   insert the message, answer 201 with it and emit `newMessage` to every socket of both people.
 // - Socket.IO on /socket.io/: a socket names its user with `?userId=` on the handshake, as the
 //   original client does (no authentication), and joins the room of that user id.
-// - Socket event `sendMessage` {to, text, clientId} with an ack callback: insert, emit
-//   `newMessage` to both people, ack {clientId, message} (or {clientId, status, message}).
+// - Socket event `sendMessage` {to, text, clientId} with an ack callback: insert, ack
+//   {clientId, message} (or {clientId, status, message}), emit `newMessage` to every other
+//   socket of both people (as Parley does: the ack carries the message to the sending socket).
 // Users are read from the Parley-seeded database (table accounts_user); messages go to a table
 // of their own, `node_messages`, with the app's PRAGMAs (WAL, synchronous=NORMAL).
 
@@ -85,8 +86,11 @@ function answer(res, status, body) {
 
 let io;
 
-function announce(message) {
-  io.to(message.receiverId).to(message.senderId).emit("newMessage", message);
+function announce(message, except) {
+  // A socket send is answered with the message (the ack): like Parley, the sending socket
+  // gets no second copy (socket.to() leaves it out); every other socket of both people does.
+  const target = except ? except.to(message.receiverId) : io.to(message.receiverId);
+  target.to(message.senderId).emit("newMessage", message);
 }
 
 const SEND_PATH = /^\/api\/messages\/send\/([^/?]+)$/;
@@ -143,7 +147,7 @@ io.on("connection", (socket) => {
     if (problem) return reply({ clientId, status: 400, message: problem });
     const message = store(userId, data.to, data.text, clientId);
     reply({ clientId, message });
-    announce(message);
+    announce(message, socket);
   });
 });
 
