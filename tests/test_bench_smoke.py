@@ -145,3 +145,27 @@ def test_variants_login_storm_history_and_capacity_report(smoke: dict) -> None:
         assert all(p.get("alive", p["sockets"]) == p["sockets"] for p in capacity["points"])
         assert capacity["churn_cycles"] == churn
         assert {"rss_before_mb", "rss_back_after_close", "rss_back_after_churn"} <= set(capacity)
+
+
+@pytest.mark.slow
+def test_the_fanout_bench_delivers_every_copy_in_both_designs() -> None:
+    """`python -m bench.fanout` at a tiny size: every group copy arrives in both designs, and a
+    member of 200 conversations costs 201 subscriptions per socket per conversation group."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.fanout", "--repeats", "1", "--messages", "5"]
+        + ["--rate", "50", "--sockets", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    trials = json.loads(result.stdout)["trials"]
+    assert {t["design"]: t["copies_received"] for t in trials["group"]} == {
+        "user": 5 * 49,
+        "conversation": 5 * 49,
+    }
+    assert {t["design"]: t["subscribes"] for t in trials["member"]} == {
+        "user": 2,
+        "conversation": 2 * 201,
+    }
