@@ -1,5 +1,6 @@
-"""Metric 4: a history page (`GET /api/messages/<id>?before=`) and the sidebar
-(`GET /api/messages/users`) with a million stored messages."""
+"""Metric 4: history pages (`GET /api/messages/<id>?before=` and the conversation API's
+`GET /api/conversations/<cid>/messages?before=`) and both sidebars (`GET /api/messages/users`,
+`GET /api/conversations/`) with a million stored messages."""
 
 from __future__ import annotations
 
@@ -16,24 +17,25 @@ from bench.stats import Latency
 from bench.systems import SYSTEMS, Seeded, launch
 
 
-def _sample_ids(db: Path, a: str, b: str, count: int) -> tuple[int, list[int]]:
-    """(messages stored, `count` random message ids of a and b's conversation)."""
+def _sample_ids(db: Path, a: str, b: str, count: int) -> tuple[int, int, list[int]]:
+    """(messages stored, a and b's conversation id, `count` random message ids of it)."""
     from messaging.conversion import direct_key
 
     conn = sqlite3.connect(db)
     try:
         total = conn.execute("SELECT COUNT(*) FROM messaging_message").fetchone()[0]
+        (conversation,) = conn.execute(
+            "SELECT id FROM messaging_conversation WHERE direct_key = ?", (direct_key(a, b),)
+        ).fetchone()
         ids = [
             row[0]
             for row in conn.execute(
-                "SELECT m.id FROM messaging_message m JOIN messaging_conversation c"
-                " ON m.conversation_id = c.id WHERE c.direct_key = ?",
-                (direct_key(a, b),),
+                "SELECT id FROM messaging_message WHERE conversation_id = ?", (conversation,)
             )
         ]
     finally:
         conn.close()
-    return total, random.Random(3).sample(ids, min(count, len(ids)))
+    return total, conversation, random.Random(3).sample(ids, min(count, len(ids)))
 
 
 async def history_pages(
@@ -41,7 +43,7 @@ async def history_pages(
 ) -> dict[str, Any]:
     """Closed loop, one request at a time: pages at random depths in a 500k-message chat."""
     me, other = seeded.ids[0], seeded.ids[1]
-    rows, befores = _sample_ids(seeded.path, me, other, requests)
+    rows, conversation, befores = _sample_ids(seeded.path, me, other, requests)
     log(f"history: {rows} rows stored, {len(befores)} pages to fetch")
     load = await load_gate(gate or LoadGate(), "history:")
     async with launch(SYSTEMS["D"], 2, workdir / "history", seeded) as running:
@@ -53,6 +55,10 @@ async def history_pages(
             "newest": [f"/api/messages/{other}"] * max(1, len(befores) // 2),
             # The sidebar of the person with the most history (half of every message).
             "sidebar": ["/api/messages/users"] * max(1, len(befores) // 2),
+            "conversation before": [
+                f"/api/conversations/{conversation}/messages?before={b}&limit=50" for b in befores
+            ],
+            "conversations sidebar": ["/api/conversations/"] * max(1, len(befores) // 2),
         }.items():
             for path in paths[:20]:  # warm the page cache and the process
                 await pool.call("GET", path, cookie=token)

@@ -209,7 +209,7 @@ def history_section(h: dict[str, Any]) -> list[str]:
         "| page | requests | p50 ms | p99 ms | errors |",
         "|---|---|---|---|---|",
     ]
-    for name in ("before", "newest", "sidebar"):
+    for name in ("before", "newest", "sidebar", "conversation before", "conversations sidebar"):
         if name not in h:
             continue
         lat = h[name]["latency_ms"]
