@@ -330,7 +330,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     user_pk=self.user.pk,
                     seq=meta["seq"],
                     message_id=message_pk,
+                    sender_pk=parse_pk(User, meta["senderId"]),
                 )
+
+    async def chat_events(self, message: dict[str, Any]) -> None:
+        """Several frames for this user sent together (realtime.notify_each_now)."""
+        if self.user is None or self.closing:
+            return
+        for text in message["texts"]:
+            await self.send(text_data=text)
 
     async def chat_online(self, message: dict[str, Any]) -> None:
         if self.user is None or self.closing:

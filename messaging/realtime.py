@@ -112,6 +112,27 @@ async def notify_users_now(user_ids: Iterable[object], event: str, data: Any) ->
     await _groups_send_async(sorted({user_group(uid) for uid in user_ids}), message)
 
 
+async def notify_each_now(events: Iterable[tuple[Iterable[object], str, Any]]) -> None:
+    """Several `(user_ids, event, data)` at once: each user's frames travel as one channel-layer
+    message (a flush of 49 receipts for one sender is one PUBLISH, not 49). Frames keep their
+    order per user. Not for `newMessage` (its sockets need each message's meta)."""
+    texts: dict[str, list[str]] = {}
+    for user_ids, event, data in events:
+        text = _event_message(event, data)["text"]
+        for group in {user_group(uid) for uid in user_ids}:
+            texts.setdefault(group, []).append(text)
+    by_payload: dict[tuple[str, ...], list[str]] = {}
+    for group, frames in texts.items():
+        by_payload.setdefault(tuple(frames), []).append(group)
+    for frames, groups in by_payload.items():
+        message = (
+            {"type": "chat.event", "text": frames[0]}
+            if len(frames) == 1
+            else {"type": "chat.events", "texts": list(frames)}
+        )
+        await _groups_send_async(sorted(groups), message)
+
+
 OnlineListFetch = Callable[[], Awaitable[tuple[list[str], int]]]
 
 

@@ -8,7 +8,12 @@ seconds in one writer job.
 
 Who hears about a move: in a direct conversation the other person, with the seed API's
 `messagesDelivered` / `messagesRead` `{userId, upTo, at}` (plus `conversationId`, `seq`); in a
-group every member, with `cursorMoved {conversationId, userId, kind, seq, upTo, at}`.
+group, with `cursorMoved {conversationId, userId, kind, seq, upTo, at}`, the senders of the
+messages the cursor passed (the newest SENDERS_SCAN of them: their marks and "Seen by") and, for
+a read, the reader's own other tabs. Not every member: with everyone in a busy group looking at
+it, each message moves every member's cursors, and telling every member of every move was
+members² frames per message (bench/group.py: 2,450 for 50 members). Who read what is there on
+demand for anyone (`GET .../messages/<id>/receipts`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,17 @@ UP_TO_REQUIRED = "upTo is required"
 
 Announcement = tuple[list[Any], str, dict[str, Any]]  # (users to tell, event, data)
 
+SENDERS_SCAN = 100  # newest messages a group cursor move looks at to find whom to tell
+
+
+@dataclass
+class _Noted:
+    """The deliveries to one member in one conversation since the last flush."""
+
+    seq: int
+    message_id: Any
+    senders: set[Any] = field(default_factory=set)
+
 
 # --- Writer jobs (sync, no announcements) ----------------------------------------------------
 
@@ -49,9 +65,11 @@ def cursor_move(
     up_to_id: Any,
     *,
     at: Any = None,
+    after_seq: int = 0,
 ) -> list[Announcement]:
     """Move `user_id`'s `kind` cursor to `seq` if it is behind; reading also delivers. What to
-    announce (nothing when nobody moved: another tab or process got there first)."""
+    announce (nothing when nobody moved: another tab or process got there first). `after_seq`:
+    where the cursor was, so a group move tells the senders of what it passed."""
     at = at or timezone.now()
     kinds = (
         [ReceiptMark.Kind.DELIVERED]
@@ -80,16 +98,35 @@ def cursor_move(
             )
         )
         if moving == kind:  # a read says "delivered" too; nobody needs to hear it twice
-            told.append(_announcement(conversation, user_id, moving, seq, up_to_id, at))
+            senders = (
+                range_senders(conversation.pk, after_seq, seq) if conversation.is_group else ()
+            )
+            told.append(
+                announcement(
+                    conversation.pk,
+                    conversation.direct_key,
+                    user_id,
+                    moving,
+                    seq,
+                    up_to_id,
+                    at,
+                    senders=senders,
+                )
+            )
     if marks:
         ReceiptMark.objects.bulk_create(marks)
     return told
 
 
-def _announcement(
-    conversation: Conversation, user_id: Any, kind: str, seq: int, up_to_id: Any, at: Any
-) -> Announcement:
-    return announcement(conversation.pk, conversation.direct_key, user_id, kind, seq, up_to_id, at)
+def range_senders(conversation_id: Any, after_seq: int, up_to_seq: int) -> set[Any]:
+    """Who sent the messages in (after_seq, up_to_seq] (the newest SENDERS_SCAN of them)."""
+    return set(
+        Message.objects.filter(
+            conversation_id=conversation_id,
+            seq__gt=max(after_seq, up_to_seq - SENDERS_SCAN),
+            seq__lte=up_to_seq,
+        ).values_list("sender_id", flat=True)
+    )
 
 
 def announcement(
@@ -100,8 +137,11 @@ def announcement(
     seq: int,
     up_to_id: Any,
     at: Any,
+    *,
+    senders: Any = (),
 ) -> Announcement:
-    """Who hears that `user_id`'s cursor moved, and how (see the module docstring)."""
+    """Who hears that `user_id`'s cursor moved, and how (see the module docstring); `senders`:
+    in a group, who sent the messages the move passed."""
     data = {
         "userId": str(user_id),
         "upTo": str(up_to_id),
@@ -113,7 +153,13 @@ def announcement(
         others = [uid for uid in key_members(direct_key) if uid != user_id]
         event = "messagesRead" if kind == ReceiptMark.Kind.READ else "messagesDelivered"
         return others, event, data
-    return member_ids(conversation_id), "cursorMoved", {**data, "kind": kind}
+    audience = set(senders) | {user_id} if kind == ReceiptMark.Kind.READ else set(senders)
+    audience.discard(None)
+    if kind != ReceiptMark.Kind.READ:
+        audience.discard(user_id)  # nobody needs telling that they received something
+    # Only current members: someone who left hears nothing more from the group.
+    active = set(member_ids(conversation_id))
+    return sorted(uid for uid in audience if uid in active), "cursorMoved", {**data, "kind": kind}
 
 
 def key_members(direct_key: str) -> list[Any]:
@@ -155,7 +201,9 @@ def read_record(
             .exclude(sender_id=reader_pk)
             .count()
         )
-    told = cursor_move(conversation, reader_pk, ReceiptMark.Kind.READ, seq, up_to_pk)
+    told = cursor_move(
+        conversation, reader_pk, ReceiptMark.Kind.READ, seq, up_to_pk, after_seq=membership.read_seq
+    )
     return (newly if told else 0), told
 
 
@@ -176,18 +224,28 @@ def deliveries_record(user_pk: Any) -> list[Announcement]:
                 ReceiptMark.Kind.DELIVERED,
                 conversation.last_seq,
                 conversation.last_message_id,
+                after_seq=memberships[conversation.pk].delivered_seq,
             )
     return told
 
 
-def deliveries_noted_record(newest: dict[tuple[Any, Any], tuple[int, Any]]) -> list[Announcement]:
-    """A flush of this process's delivery notes: (conversation, user) -> (seq, message id).
+def deliveries_noted_record(newest: dict[tuple[Any, Any], _Noted]) -> list[Announcement]:
+    """A flush of this process's delivery notes: (conversation, user) -> what was noted.
     Two statements per note and one per flush (hotsql), whatever happens to be in it."""
     keys = hotsql.direct_keys(list({cid for cid, _ in newest}))
     now = timezone.now()
-    moves = [(cid, uid, seq) for (cid, uid), (seq, _) in newest.items() if cid in keys]
+    moves = [(cid, uid, noted.seq) for (cid, uid), noted in newest.items() if cid in keys]
     return [
-        announcement(cid, keys[cid], uid, ReceiptMark.Kind.DELIVERED, seq, newest[cid, uid][1], now)
+        announcement(
+            cid,
+            keys[cid],
+            uid,
+            ReceiptMark.Kind.DELIVERED,
+            seq,
+            newest[cid, uid].message_id,
+            now,
+            senders=newest[cid, uid].senders,
+        )
         for cid, uid, seq in hotsql.delivered_moves(moves, now)
     ]
 
@@ -232,8 +290,7 @@ def conversation_mark_read(*, reader: User, conversation_id: object, up_to: obje
 
 
 async def _announce_now(told: list[Announcement]) -> None:
-    for users, event, data in told:
-        await realtime.notify_users_now(users, event, data)
+    await realtime.notify_each_now(told)
 
 
 async def deliveries_on_connect(receiver_pk: Any) -> None:
@@ -249,24 +306,29 @@ async def read_async(*, reader_pk: Any, conversation_id: Any, up_to: object) -> 
 
 @dataclass
 class _Notes:
-    """This process's deliveries waiting for the next flush:
-    (conversation, user) -> (newest seq, its message id)."""
+    """This process's deliveries waiting for the next flush: (conversation, user) -> noted."""
 
-    newest: dict[tuple[Any, Any], tuple[int, Any]] = field(default_factory=dict)
+    newest: dict[tuple[Any, Any], _Noted] = field(default_factory=dict)
     flush: asyncio.Task[None] | None = None
 
 
 _notes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Notes] = weakref.WeakKeyDictionary()
 
 
-def delivery_noted(*, conversation_id: Any, user_pk: Any, seq: int, message_id: Any) -> None:
+def delivery_noted(
+    *, conversation_id: Any, user_pk: Any, seq: int, message_id: Any, sender_pk: Any = None
+) -> None:
     """A message reached a socket of this member; recorded with the others at the next flush."""
     loop = asyncio.get_running_loop()
     notes = _notes.setdefault(loop, _Notes())
     key = (conversation_id, user_pk)
-    current = notes.newest.get(key)
-    if current is None or seq > current[0]:
-        notes.newest[key] = (seq, message_id)
+    noted = notes.newest.get(key)
+    if noted is None:
+        noted = notes.newest[key] = _Noted(seq, message_id)
+    elif seq > noted.seq:
+        noted.seq, noted.message_id = seq, message_id
+    if sender_pk is not None:
+        noted.senders.add(sender_pk)
     if notes.flush is None:
         notes.flush = loop.create_task(_flush(notes))
 

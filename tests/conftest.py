@@ -81,3 +81,8 @@ def alice(make_user) -> User:  # noqa: ANN001
 @pytest.fixture
 def bob(make_user) -> User:  # noqa: ANN001
     return make_user(email="bob@example.com", full_name="Bob Okafor")
+
+
+@pytest.fixture
+def carol(make_user) -> User:  # noqa: ANN001
+    return make_user(email="carol@example.com", full_name="Carol Nguyen")

@@ -537,6 +537,17 @@ def test_compiles_posting_to_a_group(routed: Recorder, db) -> None:  # noqa: ANN
     assert collection == MESSAGES and doc["receiver_id"] is None and doc["seq"] == 10
 
 
+def test_compiles_who_to_tell_of_a_group_cursor_move(routed: Recorder, db) -> None:  # noqa: ANN001
+    """The senders of the messages a read passed: one find on the (conversation, seq) range."""
+    routed.rows[MESSAGES] = [{"sender_id": fake_pk(User, 2)}]
+
+    assert receipts.range_senders(fake_pk(Conversation, 5), 3, 9) == {fake_pk(User, 2)}
+
+    [(collection, pipeline)] = routed.reads
+    assert collection == MESSAGES and "$lookup" not in str(pipeline)
+    assert "seq" in str(pipeline) and "conversation_id" in str(pipeline)
+
+
 def test_compiles_purge_and_delete(routed: Recorder, db) -> None:  # noqa: ANN001
     pk_column = Message._meta.pk.column
     routed.rows[MESSAGES] = [

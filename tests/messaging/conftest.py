@@ -79,7 +79,7 @@ def make_message(db) -> Callable[..., Message]:  # noqa: ANN001
 @pytest.fixture
 def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
     """`with sent_events() as events:` records what `realtime.notify_users` (and, from async
-    code, `notify_users_now`) sends.
+    code, `notify_users_now` and `notify_each_now`) sends.
 
     Each entry is `(sorted user id strings, event, JSON-round-tripped data)`, appended when the
     transaction commits, as the real sockets would get it; inside the block, commit callbacks
@@ -91,6 +91,7 @@ def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
     def capture() -> Iterator[list[tuple[list[str], str, Any]]]:
         sent: list[tuple[list[str], str, Any]] = []
         original, original_now = realtime.notify_users, realtime.notify_users_now
+        original_each = realtime.notify_each_now
 
         def record(user_ids: Any, event: str, data: Any) -> tuple[list[str], str, Any]:
             ids = sorted(str(uid) for uid in user_ids)
@@ -106,9 +107,15 @@ def sent_events(monkeypatch) -> Callable[[], Any]:  # noqa: ANN001
             sent.append(record(user_ids, event, data))
             await original_now(user_ids, event, data)
 
+        async def spy_each(events: Any) -> None:
+            events = list(events)
+            sent.extend(record(*event) for event in events)
+            await original_each(events)
+
         with monkeypatch.context() as patch:
             patch.setattr(realtime, "notify_users", spy)
             patch.setattr(realtime, "notify_users_now", spy_now)
+            patch.setattr(realtime, "notify_each_now", spy_each)
             with TestCase.captureOnCommitCallbacks(execute=True):
                 yield sent
 

@@ -35,11 +35,6 @@ def members(detail: dict) -> dict[str, dict]:
 
 
 @pytest.fixture
-def carol(make_user):  # noqa: ANN001, ANN201
-    return make_user(email="carol@example.com", full_name="Carol Nguyen")
-
-
-@pytest.fixture
 def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
     """Alice (admin), Bob and Carol."""
     return make_group(alice, bob, carol, title="Team")

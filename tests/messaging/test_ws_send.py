@@ -1,5 +1,7 @@
 """`sendMessage` over the WebSocket: same rules as REST, an answer on the sending socket."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
@@ -182,3 +184,53 @@ async def test_deliveries_are_recorded_together_and_the_sender_hears_the_newest(
     # Two tabs and five messages, one flush: the sender heard it once or twice, not ten times.
     later = [e for e in await events_within(a, 0.5) if e == "messagesDelivered"]
     assert len(later) <= 1
+
+
+async def test_in_a_group_deliveries_are_told_to_the_sender_not_to_every_member(
+    open_socket, settings, alice, bob, carol, make_group
+):
+    """Bob posts to a group: Bob hears that Alice and Carol have it (`cursorMoved` delivered),
+    Alice does not hear about Carol's copy, nor Carol about Alice's (members² frames)."""
+    settings.RECEIPT_FLUSH_DELAY = 0.05
+    team = await database_sync_to_async(make_group)(alice, bob, carol)
+    a, b, c = await open_socket(alice), await open_socket(bob), await open_socket(carol)
+    for socket in (a, b, c):
+        await drain(socket)
+
+    await send_event(
+        b, "sendMessage", {"conversationId": str(team.pk), "text": "all here?", "clientId": "g1"}
+    )
+    sent = (await next_event(b, "messageSent"))["message"]
+    for socket in (a, c):
+        assert (await next_event(socket, "newMessage"))["_id"] == sent["_id"]
+
+    heard = set()
+    while heard != {str(alice.pk), str(carol.pk)}:
+        move = await next_event(b, "cursorMoved")
+        assert (move["kind"], move["upTo"]) == ("delivered", sent["_id"])
+        heard.add(move["userId"])
+    await asyncio.sleep(0)  # the flush that told Bob told anyone else in the same breath
+    for socket in (a, c):
+        assert "cursorMoved" not in await events_within(socket, 0.3)
+
+
+async def test_a_flush_of_many_receipts_reaches_the_sender_as_one_frame_each(
+    open_socket, settings, alice, bob, carol, make_user, make_group
+):
+    """Everyone in a group receives Bob's message in the same flush: Bob's socket gets one
+    `cursorMoved` frame per member (sent together through the layer, still one frame each)."""
+    settings.RECEIPT_FLUSH_DELAY = 0.3
+    dan = await database_sync_to_async(make_user)("dan@example.com", "Dan Idle")
+    team = await database_sync_to_async(make_group)(alice, bob, carol, dan)
+    sockets = [await open_socket(user) for user in (alice, bob, carol, dan)]
+    for socket in sockets:
+        await drain(socket)
+    b = sockets[1]
+
+    await send_event(
+        b, "sendMessage", {"conversationId": str(team.pk), "text": "all here?", "clientId": "g"}
+    )
+    await next_event(b, "messageSent")
+    moves = [await next_event(b, "cursorMoved") for _ in range(3)]
+
+    assert sorted(m["userId"] for m in moves) == sorted(str(u.pk) for u in (alice, carol, dan))
