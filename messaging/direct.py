@@ -74,10 +74,40 @@ async def adirect_conversation_id(first_id: Any, second_id: Any) -> Any:
     return _remember(key, await awrite(direct_conversation_create, first_id, second_id))
 
 
+# Conversation pk -> its direct key ("" for a group): what a conversation is never changes.
+_keys: dict[Any, str] = {}
+
+
 def direct_ids_forget() -> None:
     """Tests: databases come and go under the same ids."""
     with _lock:
         _ids.clear()
+        _keys.clear()
+
+
+def direct_key_of(conversation_id: Any) -> str | None:
+    """A reader job: the conversation's direct key ("" for a group), None when it is unknown."""
+    row = Conversation.objects.filter(pk=conversation_id).values_list("direct_key").first()
+    return None if row is None else (row[0] or "")
+
+
+async def adirect_peer(conversation_id: Any, user_id: Any) -> Any:
+    """From async code: the other person of a direct conversation `user_id` is in; None for a
+    group, an unknown conversation or someone else's (the send then fails as for any of those)."""
+    key = _keys.get(conversation_id)
+    if key is None:
+        found = await aread(direct_key_of, conversation_id)
+        if found is None:
+            return None
+        with _lock:
+            if len(_keys) >= _MAX:
+                _keys.clear()
+            _keys[conversation_id] = key = found
+    user_pk = User._meta.pk
+    pair = [user_pk.to_python(part) for part in key.split(":") if part]
+    if user_id not in pair:
+        return None
+    return next((pk for pk in pair if pk != user_id), None)
 
 
 def direct_conversation_find(first_id: Any, second_id: Any) -> Any:

@@ -24,7 +24,7 @@ from chatproject.ids import parse_pk
 from chatproject.images import image_decode, image_store, images_delete
 from chatproject.local_limits import local_windows
 from messaging import realtime, selectors
-from messaging.direct import adirect_conversation_id, direct_conversation_id
+from messaging.direct import adirect_conversation_id, adirect_peer, direct_conversation_id
 from messaging.members import aconversation_member_ids, conversation_member_ids
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Conversation, Message
 from messaging.presence import presence_introduce
@@ -285,11 +285,12 @@ async def message_send_async(
     """The WebSocket's `sendMessage`: the same rules as REST for a text message, to a person
     (`to`, their direct conversation) or to a conversation the sender is in."""
     if conversation_id is not None:
-        receiver_pk = None
         conversation_pk = parse_pk(Conversation, conversation_id)
         if conversation_pk is None:
             raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
         text, _, client_id = content_check(text=text, image=None, client_id=client_id)
+        # A direct conversation's message names its receiver, whichever way it was addressed.
+        receiver_pk = await adirect_peer(conversation_pk, sender_id)
     else:
         receiver_pk = receiver_check(sender_id=sender_id, receiver_id=receiver_id)
         text, _, client_id = content_check(text=text, image=None, client_id=client_id)

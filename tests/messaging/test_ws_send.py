@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from messaging import sending
 from messaging.consumers import BAD_SEND
+from messaging.direct import direct_conversation_id
 from messaging.models import Membership, Message
 from messaging.selectors import USER_NOT_FOUND
 from messaging.sending import EMPTY_MESSAGE, NOT_YOURSELF, TEXT_TOO_LONG, TOO_MANY_MESSAGES
@@ -176,3 +177,22 @@ async def test_deliveries_are_recorded_together_and_the_sender_hears_the_newest(
     # Two tabs and five messages, one flush: the sender heard it once or twice, not ten times.
     later = [e for e in await events_within(a, 0.5) if e == "messagesDelivered"]
     assert len(later) <= 1
+
+
+async def test_a_direct_message_sent_by_conversation_id_names_its_receiver(open_socket, alice, bob):
+    """`sendMessage {conversationId}` into a direct conversation stores it to the other person,
+    exactly like `{to}`: the seed API's `receiverId` and receipts depend on it."""
+    conversation_id = await database_sync_to_async(direct_conversation_id)(alice.pk, bob.pk)
+    a, b = await open_socket(alice), await open_socket(bob)
+    await drain(a)
+    await drain(b)
+
+    await send_event(
+        a, "sendMessage", {"conversationId": str(conversation_id), "text": "hi", "clientId": "d1"}
+    )
+
+    message = (await next_event(a, "messageSent"))["message"]
+    assert (message["senderId"], message["receiverId"]) == (str(alice.pk), str(bob.pk))
+    assert (await next_event(b, "newMessage"))["receiverId"] == str(bob.pk)
+    stored = await database_sync_to_async(Message.objects.get)(pk=message["_id"])
+    assert stored.receiver_id == bob.pk
