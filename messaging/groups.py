@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ from chatproject.images import image_decode, image_store, image_url, images_dele
 from messaging import realtime, selectors
 from messaging.members import member_ids
 from messaging.models import TITLE_MAX_LENGTH, Conversation, Membership, Message
-from messaging.presence import presence_contacts_forget
+from messaging.presence import presence_contacts_forget, presence_introduce_members
 from messaging.sending import message_append
 from messaging.shapes import conversation_public, message_event
 
@@ -141,6 +142,12 @@ def _contacts_changed(user_ids: list[Any]) -> None:
     transaction.on_commit(lambda: presence_contacts_forget([str(u) for u in user_ids]))
 
 
+def _introduce(newcomers: list[Any], members: list[Any]) -> None:
+    """After the commit: who is online, between the people who now share the group."""
+    new, everyone = [str(u) for u in newcomers], [str(u) for u in members]
+    transaction.on_commit(lambda: async_to_sync(presence_introduce_members)(new, everyone))
+
+
 def group_create(
     *, creator: User, title: object, member_ids_: object, picture: object = None
 ) -> Conversation:
@@ -169,7 +176,7 @@ def group_create(
             )
             everyone = [creator.pk, *pks]
             transaction.on_commit(lambda: _tell_each_their_conversation(conversation.pk, everyone))
-            _contacts_changed(everyone)
+            _introduce(everyone, everyone)
     except BaseException:
         images_delete([stored])
         raise
@@ -271,7 +278,7 @@ def members_add(*, actor: User, conversation_id: object, user_ids: object) -> li
         }
         transaction.on_commit(lambda: _tell(users, "memberAdded", data))
         transaction.on_commit(lambda: _tell_each_their_conversation(conversation.pk, pks))
-        _contacts_changed(users)
+        _introduce(pks, users)
     return pks
 
 
