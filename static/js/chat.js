@@ -370,6 +370,8 @@ function onNewMessage(message) {
       own: !incoming && added,
     });
     view.renderHeader();
+    // "You left" / "... removed you" is the reason the composer gives for being read-only.
+    if (message.kind === "system") composer.setReadOnly(readOnlyReason(conversation));
     markRead();
   }
   if (incoming && newest) tellAbout(conversation, message);
@@ -434,6 +436,7 @@ socket.addEventListener("memberAdded", (event) => {
     });
   }
   conversation.memberCount = conversation.activeMemberIds().length;
+  if (userIds.includes(store.me._id)) conversation.active = true; // added back
   if (userIds.some((uid) => !store.users.has(uid))) loadDetail(conversationId);
   refresh(conversationId);
 });

@@ -12,6 +12,7 @@ import {
   updateGroup,
 } from "./conversations-api.js";
 import { $, cloneTemplate, reconcile, safeUrl, setAttr, setText } from "./dom.js";
+import { listNames } from "./names.js";
 import { dismissable, openModal, PeoplePicker } from "./people-picker.js";
 
 const PICTURE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
@@ -44,7 +45,10 @@ export class GroupDetails {
     this.leaveConfirm = $("#details-leave-confirm");
     this.add = new AddPeopleDialog(store, {
       defaultAvatar,
-      onAdded: (detail) => this.#applied(detail, "Added."),
+      onAdded: (detail, ids) => {
+        const names = listNames(ids.map((id) => store.name(id)));
+        this.#applied(detail, `${names} ${ids.length === 1 ? "was" : "were"} added.`);
+      },
     });
 
     this.titleForm.addEventListener("submit", (event) => {
@@ -312,7 +316,7 @@ class AddPeopleDialog {
     try {
       const detail = await addMembers(this.conversation.id, ids);
       this.dialog.close();
-      this.onAdded(detail);
+      this.onAdded(detail, ids);
     } catch (error) {
       this.#showError(error.message);
       this.submit.disabled = false;

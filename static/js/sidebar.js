@@ -116,7 +116,7 @@ export class Sidebar {
     if (img.getAttribute("src") !== src) img.src = src;
     li.querySelector(".dot").hidden = !online;
     setText(li.querySelector(".chat-item__name"), name);
-    li.querySelector(".chat-item__group").hidden = !group;
+    setAttr(li.querySelector(".chat-item__group"), "hidden", !group); // an <svg>: no .hidden
     const time = li.querySelector(".chat-item__time");
     const when = message ? message.createdAt : null;
     setText(time, when ? formatListTime(when) : "");

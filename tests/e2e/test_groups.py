@@ -139,9 +139,10 @@ def test_one_leaves_and_the_others_see_it_live(people):
     expect(carol.row(TRIP)).not_to_contain_text("Only the two of us now")
 
 
-def test_members_rename_add_people_and_admins_manage_them(people):
-    """Any member renames and adds people; the new member sees the group appear and reads from
-    when they were added; admins make admins and remove people; system lines record it all."""
+def test_members_rename_add_people_and_admins_manage_them(people, picture):
+    """Any member renames, changes the picture and adds people; the new member sees the group
+    appear and reads from when they were added; admins make admins and remove people; system
+    lines record it all."""
     alice, bob, carol = people("Alice Martin"), people("Bob Okafor"), people("Carol Nguyen")
     dan = people("Dan Kowalski")
     for person in (bob, carol, dan, alice):
@@ -158,10 +159,18 @@ def test_members_rename_add_people_and_admins_manage_them(people):
     panel.get_by_label("Group name").fill("Lisbon in May")
     panel.get_by_role("button", name="Save").click()
     expect(panel.locator("#details-status")).to_have_text("Name saved.")
+    panel.locator("#details-picture-input").set_input_files(picture)
+    expect(panel.locator("#details-status")).to_have_text("Picture changed.")
+    expect(panel.locator("#details-picture")).to_have_attribute("src", re.compile(r"/media/"))
     bob.page.keyboard.press("Escape")
+    expect(_system_lines(carol.page).last).to_have_text("Bob Okafor changed the group picture")
+    expect(alice.page.locator("#pane-avatar")).to_have_attribute("src", re.compile(r"/media/"))
+    expect(alice.row("Lisbon in May").locator(".chat-item__avatar")).to_have_attribute(
+        "src", re.compile(r"/media/")
+    )
     for person in (alice, carol):
         expect(person.page.locator("#pane-title")).to_have_text("Lisbon in May")
-        expect(_system_lines(person.page).last).to_have_text(
+        expect(_system_lines(person.page).nth(-2)).to_have_text(
             "Bob Okafor renamed the group to “Lisbon in May”"
         )
         expect(person.row("Lisbon in May")).to_be_visible()
@@ -175,6 +184,7 @@ def test_members_rename_add_people_and_admins_manage_them(people):
     adding.get_by_role("button", name="Add", exact=True).click()
     expect(adding).to_be_hidden()
     expect(panel.locator("#details-members")).to_contain_text("Dan Kowalski")
+    expect(panel.locator("#details-status")).to_have_text("Dan Kowalski was added.")
     carol.page.keyboard.press("Escape")
 
     expect(dan.row("Lisbon in May")).to_be_visible()  # live
