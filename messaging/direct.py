@@ -10,14 +10,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from chatproject.errors import ServiceError
+from messaging.announce import conversation_created_announce
 from messaging.conversion import direct_key
 from messaging.models import Conversation, Membership
-from messaging.selectors import USER_NOT_FOUND
+from messaging.presence import presence_introduce
+from messaging.selectors import USER_NOT_FOUND, user_get
 from messaging.writer import aread, awrite, write
+
+DIRECT_WITH_YOURSELF = "You cannot start a conversation with yourself"
 
 _ids: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -34,10 +39,15 @@ def _remember(key: str, conversation_id: Any) -> Any:
 
 def direct_conversation_create(first_id: Any, second_id: Any) -> Any:
     """A writer job: the pair's conversation id, creating it (and both members) if needed."""
+    return direct_conversation_open(first_id, second_id)[0]
+
+
+def direct_conversation_open(first_id: Any, second_id: Any) -> tuple[Any, bool]:
+    """A writer job: (the pair's conversation id, True if it was created now by `first_id`)."""
     key = direct_key(first_id, second_id)
     found = Conversation.objects.filter(direct_key=key).values_list("pk", flat=True).first()
     if found is not None:
-        return found
+        return found, False
     if User.objects.filter(pk__in=[first_id, second_id], is_active=True).count() != 2:
         raise ServiceError(USER_NOT_FOUND, status=404)  # never a conversation with nobody
     try:
@@ -52,8 +62,24 @@ def direct_conversation_create(first_id: Any, second_id: Any) -> Any:
                 ]
             )
     except IntegrityError:
-        return Conversation.objects.filter(direct_key=key).values_list("pk", flat=True).get()
-    return conversation.pk
+        return Conversation.objects.filter(direct_key=key).values_list("pk", flat=True).get(), False
+    return conversation.pk, True
+
+
+def direct_conversation_start(*, user: User, other_id: object) -> tuple[Any, bool]:
+    """The conversation of `user` with `other_id` (an active person, not themselves), created
+    if needed: (its id, created). A new one appears in both people's sidebars at once."""
+    other = user_get(user_id=other_id, active_only=True)
+    if other.pk == user.pk:
+        raise ServiceError(DIRECT_WITH_YOURSELF, errors={"userId": [DIRECT_WITH_YOURSELF]})
+    conversation_id, created = write(direct_conversation_open, user.pk, other.pk)
+    _remember(direct_key(user.pk, other.pk), conversation_id)
+    if created:
+        people = [user.pk, other.pk]
+        transaction.on_commit(lambda: conversation_created_announce(conversation_id, people))
+        pair = (str(user.pk), str(other.pk))  # they may now see each other come and go
+        transaction.on_commit(lambda: async_to_sync(presence_introduce)(*pair))
+    return conversation_id, created
 
 
 def direct_conversation_id(first_id: Any, second_id: Any) -> Any:

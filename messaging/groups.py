@@ -12,6 +12,7 @@ to everyone concerned. Rules (docs/MESSAGING.md, "Groups"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -24,16 +25,17 @@ from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from chatproject.images import image_decode, image_store, image_url, images_delete
 from messaging import realtime, selectors
+from messaging.announce import conversation_created_announce
 from messaging.members import member_ids
 from messaging.models import TITLE_MAX_LENGTH, Conversation, Membership, Message
 from messaging.presence import presence_contacts_forget, presence_introduce_members
 from messaging.sending import message_append
-from messaging.shapes import conversation_public, message_event
+from messaging.shapes import message_event
 
 TITLE_REQUIRED = "A group needs a title"
 TITLE_TOO_LONG = f"The title must be at most {TITLE_MAX_LENGTH} characters"
 TOO_MANY_MEMBERS = "A group can have at most {limit} members"
-MEMBERS_REQUIRED = "memberIds must be a list of user ids"
+MEMBERS_REQUIRED = "Give a list of user ids"
 ALREADY_MEMBER = "Already a member of this group"
 NOT_A_MEMBER = "Not a member of this group"
 USER_UNAVAILABLE = "User not found or deactivated"
@@ -60,24 +62,32 @@ def _title(title: object, *, required: bool) -> str | None:
     return title
 
 
-def _user_pks(values: object) -> list[Any]:
-    if not isinstance(values, list) or len(values) > settings.GROUP_MAX_MEMBERS:
-        raise ServiceError(MEMBERS_REQUIRED, errors={"memberIds": [MEMBERS_REQUIRED]})
+def _too_many(field: str) -> ServiceError:
+    message = TOO_MANY_MEMBERS.format(limit=settings.GROUP_MAX_MEMBERS)
+    return ServiceError(message, errors={field: [message]})
+
+
+def _user_pks(values: object, field: str) -> list[Any]:
+    """Distinct user pks from a list of ids (`field` names it in errors)."""
+    if not isinstance(values, list):
+        raise ServiceError(MEMBERS_REQUIRED, errors={field: [MEMBERS_REQUIRED]})
+    if len(values) > settings.GROUP_MAX_MEMBERS + 1:  # the creator may name themselves
+        raise _too_many(field)
     pks = []
     for value in values:
         pk = parse_pk(User, value)
         if pk is None:
-            raise ServiceError(USER_UNAVAILABLE, status=404, errors={"memberIds": [str(value)]})
+            raise ServiceError(USER_UNAVAILABLE, status=404, errors={field: [str(value)]})
         if pk not in pks:
             pks.append(pk)
     return pks
 
 
-def _active_users(pks: list[Any]) -> None:
+def _active_users(pks: list[Any], field: str) -> None:
     found = set(User.objects.filter(pk__in=pks, is_active=True).values_list("pk", flat=True))
     missing = [str(pk) for pk in pks if pk not in found]
     if missing:
-        raise ServiceError(USER_UNAVAILABLE, status=404, errors={"memberIds": missing})
+        raise ServiceError(USER_UNAVAILABLE, status=404, errors={field: missing})
 
 
 def _group_for(user: User, conversation_id: object) -> tuple[Conversation, Membership]:
@@ -107,35 +117,21 @@ def _admin(mine: Membership) -> None:
 # --- Writing ----------------------------------------------------------------------------------
 
 
-def _system_line(conversation: Conversation, actor_id: Any, event: dict[str, Any]) -> Message:
-    """Record what happened as a message of the conversation (announced after commit)."""
+def _system_line(
+    conversation: Conversation, actor_id: Any, event: dict[str, Any], *, joining: Sequence[Any] = ()
+) -> Message:
+    """Record what happened as a message of the conversation (announced after commit to its
+    members, and to `joining`: people added by it, whose window starts with this line)."""
     line = Message(sender_id=actor_id, kind=Message.Kind.SYSTEM, event=event)
     prev_id = message_append(conversation.pk, line)
     payload = message_event(line, prev_id)
-    users = member_ids(conversation.pk)
+    users = [*member_ids(conversation.pk), *joining]
     transaction.on_commit(lambda: realtime.notify_users(users, "newMessage", payload))
     return line
 
 
 def _tell(users: list[Any], event: str, data: dict[str, Any]) -> None:
     realtime.notify_users(users, event, data)
-
-
-def _tell_each_their_conversation(conversation_id: Any, users: list[Any]) -> None:
-    """`conversationCreated` to each of `users`: the group as they see it (their sidebar)."""
-    conversation = Conversation.objects.get(pk=conversation_id)
-    last = (
-        Message.objects.filter(pk=conversation.last_message_id).first()
-        if conversation.last_message_id
-        else None
-    )
-    members = list(selectors.members_qs(conversation_ids=[conversation_id]))
-    for membership in members:
-        if membership.user_id in users:
-            shape = conversation_public(
-                conversation, mine=membership, last_message=last, members=members
-            )
-            _tell([membership.user_id], "conversationCreated", shape)
 
 
 def _contacts_changed(user_ids: list[Any]) -> None:
@@ -154,11 +150,10 @@ def group_create(
     """A new group with `creator` (its first admin) and the people named; everyone in it sees
     it at once (`conversationCreated`)."""
     title = _title(title, required=True)
-    pks = [pk for pk in _user_pks(member_ids_) if pk != creator.pk]
+    pks = [pk for pk in _user_pks(member_ids_, "memberIds") if pk != creator.pk]
     if len(pks) + 1 > settings.GROUP_MAX_MEMBERS:
-        message = TOO_MANY_MEMBERS.format(limit=settings.GROUP_MAX_MEMBERS)
-        raise ServiceError(message, errors={"memberIds": [message]})
-    _active_users(pks)
+        raise _too_many("memberIds")
+    _active_users(pks, "memberIds")
     stored = _picture(picture)
     try:
         with transaction.atomic():
@@ -175,7 +170,7 @@ def group_create(
                 {"type": "created", "actor": str(creator.pk), "title": title},
             )
             everyone = [creator.pk, *pks]
-            transaction.on_commit(lambda: _tell_each_their_conversation(conversation.pk, everyone))
+            transaction.on_commit(lambda: conversation_created_announce(conversation.pk, everyone))
             _introduce(everyone, everyone)
     except BaseException:
         images_delete([stored])
@@ -233,10 +228,10 @@ def group_update(
 def members_add(*, actor: User, conversation_id: object, user_ids: object) -> list[Any]:
     """Add people (any member); they read from now on, and see the group in their sidebar."""
     conversation, _ = _group_for(actor, conversation_id)
-    pks = _user_pks(user_ids)
+    pks = _user_pks(user_ids, "userIds")
     if not pks:
-        raise ServiceError(MEMBERS_REQUIRED, errors={"memberIds": [MEMBERS_REQUIRED]})
-    _active_users(pks)
+        raise ServiceError(MEMBERS_REQUIRED, errors={"userIds": [MEMBERS_REQUIRED]})
+    _active_users(pks, "userIds")
     with transaction.atomic():
         existing = {
             m.user_id: m
@@ -247,16 +242,16 @@ def members_add(*, actor: User, conversation_id: object, user_ids: object) -> li
         if any(m.active for m in existing.values()):
             raise ServiceError(
                 ALREADY_MEMBER,
-                errors={"memberIds": [str(pk) for pk, m in existing.items() if m.active]},
+                errors={"userIds": [str(pk) for pk, m in existing.items() if m.active]},
             )
         active = len(member_ids(conversation.pk))
         if active + len(pks) > settings.GROUP_MAX_MEMBERS:
-            message = TOO_MANY_MEMBERS.format(limit=settings.GROUP_MAX_MEMBERS)
-            raise ServiceError(message, errors={"memberIds": [message]})
+            raise _too_many("userIds")
         line = _system_line(
             conversation,
             actor.pk,
             {"type": "added", "actor": str(actor.pk), "users": [str(pk) for pk in pks]},
+            joining=pks,
         )
         now = timezone.now()
         # They read from the line that says they were added.
@@ -277,7 +272,7 @@ def members_add(*, actor: User, conversation_id: object, user_ids: object) -> li
             "by": str(actor.pk),
         }
         transaction.on_commit(lambda: _tell(users, "memberAdded", data))
-        transaction.on_commit(lambda: _tell_each_their_conversation(conversation.pk, pks))
+        transaction.on_commit(lambda: conversation_created_announce(conversation.pk, pks))
         _introduce(pks, users)
     return pks
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import iso
 from chatproject.errors import ServiceError
+from chatproject.ids import parse_pk
 from messaging import realtime, selectors
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, ReceiptMark
@@ -201,8 +202,12 @@ def messages_mark_read(*, reader: User, other_id: str, up_to: str | None) -> int
     return conversation_mark_read(reader=reader, conversation_id=conversation.pk, up_to=up_to)
 
 
-def conversation_mark_read(*, reader: User, conversation_id: Any, up_to: object) -> int:
-    changed, told = write(read_record, reader.pk, conversation_id, up_to)
+def conversation_mark_read(*, reader: User, conversation_id: object, up_to: object) -> int:
+    """`reader` has read the conversation up to message `up_to`; how many became read."""
+    pk = parse_pk(Conversation, conversation_id)
+    if pk is None:
+        raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
+    changed, told = write(read_record, reader.pk, pk, up_to)
     _announce_on_commit(told)
     return changed
 

@@ -303,6 +303,13 @@ def page_limit(value: object) -> int:
     return limit
 
 
+def membership_sees(membership: Membership, seq: int) -> bool:
+    """Message `seq` is inside this member's window (after they joined, until they left)."""
+    if seq <= membership.visible_from_seq:
+        return False
+    return membership.visible_until_seq is None or seq <= membership.visible_until_seq
+
+
 def conversation_history(
     *,
     conversation: Conversation,
@@ -323,9 +330,10 @@ def conversation_history(
     cursors = {}
     for name, value in (("before", before), ("after", after)):
         if value:
-            cursors[f"{name}_seq"] = message_seq(conversation_id=conversation.pk, message_id=value)[
-                1
-            ]
+            seq = message_seq(conversation_id=conversation.pk, message_id=value)[1]
+            if not membership_sees(membership, seq):  # a message they may not see names nothing
+                raise ServiceError(MESSAGE_NOT_FOUND, status=404)
+            cursors[f"{name}_seq"] = seq
     page = list(
         conversation_page_qs(
             conversation_id=conversation.pk,

@@ -28,6 +28,7 @@ from messaging.direct import adirect_conversation_id, adirect_peer, direct_conve
 from messaging.members import aconversation_member_ids, conversation_member_ids
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Conversation, Message
 from messaging.presence import presence_introduce
+from messaging.receipts import direct_members
 from messaging.shapes import message_event
 from messaging.writer import WriterBusy, awrite, write
 
@@ -229,6 +230,44 @@ def message_send(
         raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     conversation_id = direct_conversation_id(sender.pk, receiver_pk)
     sent = _store_sync(sender.pk, conversation_id, receiver_pk, text, image, client_id)
+    if sent.created:
+        announce_new_message(sent)
+    return sent
+
+
+def conversation_message_send(
+    *,
+    sender: User,
+    conversation_id: object,
+    text: str | None,
+    image: str | None,
+    client_id: str | None,
+) -> Sent:
+    """Store a message in a conversation the sender is in now, and announce it to its members.
+
+    The rules of `message_send`; only the conversation's current members post (404 for anyone
+    else, as for an unknown id). In a direct conversation the message names the other person
+    as its receiver, so the seed API shows it like any other."""
+    pk = parse_pk(Conversation, conversation_id)
+    conversation = selectors.conversations_by_ids_qs([pk]).first() if pk is not None else None
+    member = (
+        selectors.membership_qs(conversation_id=pk, user_id=sender.pk)
+        .filter(left_at__isnull=True)
+        .exists()
+        if conversation is not None
+        else False
+    )
+    if not member:
+        raise NotAMember
+    text, image, client_id = content_check(text=text, image=image, client_id=client_id)
+    if image:
+        existing = _existing(sender.pk, client_id)  # a retry needs no image work
+        if existing is not None:
+            return existing
+    receiver_pk = None
+    if conversation.kind == Conversation.Kind.DIRECT:
+        receiver_pk = next(p for p in direct_members(conversation) if p != sender.pk)
+    sent = _store_sync(sender.pk, conversation.pk, receiver_pk, text, image, client_id)
     if sent.created:
         announce_new_message(sent)
     return sent

@@ -81,8 +81,11 @@ def conversation_public(
     """A conversation as `mine` (the asking member) sees it: what's new is counted from their
     read cursor; a member who left sees the conversation as it was when they left."""
     last_seq = conversation.last_seq
+    activity = conversation.last_message_at or conversation.created_at
     if mine.visible_until_seq is not None:
         last_seq = min(last_seq, mine.visible_until_seq)
+        # What happened after they left is not theirs to see, not even when.
+        activity = last_message.created_at if last_message is not None else mine.left_at
     shape = {
         "_id": str(conversation.pk),
         "kind": conversation.kind,
@@ -93,7 +96,7 @@ def conversation_public(
         "updatedAt": iso(conversation.updated_at),
         "lastSeq": last_seq,
         "lastMessage": message_public(last_message) if last_message is not None else None,
-        "lastActivityAt": iso(conversation.last_message_at or conversation.created_at),
+        "lastActivityAt": iso(activity or conversation.created_at),
         "unreadCount": unread_count(last_seq, mine),
         "role": mine.role,
         "active": mine.active,

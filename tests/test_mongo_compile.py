@@ -30,7 +30,7 @@ from django_mongodb_backend.compiler import SQLInsertCompiler, SQLUpdateCompiler
 from django_mongodb_backend.query import MongoQuery
 
 from accounts.models import User
-from messaging import receipts, selectors, sending, services
+from messaging import conversation_selectors, receipts, selectors, sending, services
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, ReceiptMark
@@ -50,6 +50,12 @@ class Recorder:
     inserts: list[tuple[str, list[dict]]] = field(default_factory=list)
     # collection name -> documents every read of that collection returns
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    # collection name -> answers for its next reads, in order (before falling back to `rows`)
+    answers: dict[str, list[list[dict]]] = field(default_factory=dict)
+
+    def answer(self, collection: str) -> list[dict]:
+        queued = self.answers.get(collection)
+        return queued.pop(0) if queued else self.rows.get(collection, [])
 
     def read_stages(self, collection: str) -> list[list[str]]:
         return [[next(iter(stage)) for stage in p] for c, p in self.reads if c == collection]
@@ -101,7 +107,7 @@ def mongo(mongo_alias: str, monkeypatch: pytest.MonkeyPatch) -> Recorder:
     def get_cursor(query: MongoQuery) -> _Cursor:
         name = query.compiler.collection_name
         rec.reads.append((name, query.get_pipeline()))
-        return _Cursor(rec.rows.get(name, []))
+        return _Cursor(rec.answer(name))
 
     def update(compiler: SQLUpdateCompiler, criteria: dict, pipeline: list[dict]) -> int:
         rec.updates.append((compiler.collection_name, criteria, pipeline))
@@ -206,6 +212,23 @@ def _builders() -> dict[str, Callable[[], Any]]:
             )
         ),
         "contact_ids": lambda: selectors.contact_ids(str(me.pk)),
+        "member_counts": lambda: list(
+            conversation_selectors.member_counts_qs(conversation_ids=[conversation])
+        ),
+        "users_by_ids": lambda: list(conversation_selectors.users_by_ids_qs([me.pk, other.pk])),
+        "last_messages": lambda: list(
+            conversation_selectors.last_messages_qs(
+                ids=[cursor], at=[(conversation, 4), (fake_pk(Conversation, 6), 9)]
+            )
+        ),
+        "message_sender": lambda: conversation_selectors.message_sender_qs(
+            conversation_id=conversation, message_id=cursor
+        ).first(),
+        "receipt_times": lambda: list(
+            conversation_selectors.receipt_times_qs(
+                conversation_id=conversation, user_ids=[me.pk, other.pk], seq=3
+            )
+        ),
         "older_than_count": lambda: selectors.messages_older_than_qs(older_than=now).count(),
         "conversation_counts": lambda: list(selectors.conversation_counts_qs()),
         "senders_today": lambda: Message.objects.filter(created_at__gte=now).aggregate(
@@ -403,6 +426,94 @@ def test_compiles_receipts(routed: Recorder, db) -> None:  # noqa: ANN001
     assert {"delivered_seq", "delivered_at"} <= set(moves[0])
     assert any({"read_seq", "read_at", "sent_since_read"} <= set(m) for m in moves)
     assert [c for c, _ in routed.inserts] == [ReceiptMark._meta.db_table] * len(routed.inserts)
+
+
+def _group_rows(routed: Recorder, me: User, *, left: bool = False) -> tuple[Conversation, Any]:
+    """A group with me (left before its head, if asked) and Bob, its head a message of Bob's."""
+    bob = unsaved(User, 2, full_name="Bob", email="b@example.com")
+    group = unsaved(
+        Conversation,
+        5,
+        kind="group",
+        title="Team",
+        last_seq=9,
+        last_message_id=fake_pk(Message, 9),
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    mine = unsaved(
+        Membership,
+        1,
+        conversation_id=group.pk,
+        user_id=me.pk,
+        role="admin",
+        joined_at=timezone.now(),
+        left_at=timezone.now() if left else None,
+        visible_until_seq=4 if left else None,
+    )
+    theirs = unsaved(Membership, 2, conversation_id=group.pk, user_id=bob.pk, read_seq=9)
+    message = unsaved(
+        Message,
+        9,
+        conversation_id=group.pk,
+        seq=4 if left else 9,
+        sender_id=bob.pk,
+        text="hi",
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    routed.rows[USERS] = [document(bob)]
+    routed.rows[CONVERSATIONS] = [document(group)]
+    routed.rows[MEMBERSHIPS] = [document(mine), document(theirs)]
+    routed.rows[MESSAGES] = [document(message)]
+    routed.answers[MEMBERSHIPS] = [[document(mine)]]  # my memberships, then everyone's
+    return group, message
+
+
+@pytest.mark.parametrize("left", [False, True])
+def test_compiles_the_sidebar(routed: Recorder, db, left: bool) -> None:  # noqa: ANN001
+    """Memberships, conversations, last messages (by id or by window end), member counts."""
+    me = unsaved(User, 1, full_name="Me", email="me@example.com")
+    _group_rows(routed, me, left=left)
+
+    routed.answers[MEMBERSHIPS].append([{"conversation_id": fake_pk(Conversation, 5), "n": 2}])
+
+    rows = conversation_selectors.conversation_list(user=me)
+
+    assert rows[0]["title"] == "Team" and rows[0]["lastMessage"]["text"] == "hi"
+    assert rows[0]["active"] is not left
+    assert len(routed.reads) == 4  # no direct conversation: no peers to read
+    assert "$lookup" not in str(routed.reads)
+
+
+def test_compiles_a_conversation_detail_and_receipts(routed: Recorder, db) -> None:  # noqa: ANN001
+    me = unsaved(User, 1, full_name="Me", email="me@example.com")
+    group, message = _group_rows(routed, me)
+    routed.rows[MESSAGES] = [
+        {Message._meta.pk.column: message.pk, "seq": 9, "sender_id": fake_pk(User, 1)}
+    ]
+
+    detail = conversation_selectors.conversation_detail(user=me, conversation_id=str(group.pk))
+    receipts_ = conversation_selectors.message_receipts(
+        user=me, conversation_id=str(group.pk), message_id=str(message.pk)
+    )
+
+    assert detail["memberCount"] == 2 and len(detail["members"]) == 1  # Bob's account only
+    assert [r["userId"] for r in receipts_["readBy"]] == [str(fake_pk(User, 2))]
+    assert "$lookup" not in str(routed.reads)
+
+
+def test_compiles_posting_to_a_group(routed: Recorder, db) -> None:  # noqa: ANN001
+    me = unsaved(User, 1, full_name="Me", email="me@example.com")
+    group, _ = _group_rows(routed, me)
+
+    sent = sending.conversation_message_send(
+        sender=me, conversation_id=str(group.pk), text="hello", image=None, client_id="g-1"
+    )
+
+    assert sent.created and sent.message.seq == 10
+    [(collection, [doc])] = routed.inserts
+    assert collection == MESSAGES and doc["receiver_id"] is None and doc["seq"] == 10
 
 
 def test_compiles_purge_and_delete(routed: Recorder, db) -> None:  # noqa: ANN001

@@ -14,6 +14,7 @@ from chatproject.schemas import ErrorOut
 
 WRITES = {"post", "put", "patch", "delete"}
 SEND_ERRORS = {400, 401, 403, 404, 413, 429, 503}
+CONVERSATION = "/api/conversations/{conversation_id}"
 # Every error each endpoint can answer (see docs/AUTH.md and docs/MESSAGING.md).
 ERRORS = {
     ("post", "/api/auth/signup"): {400, 403, 413, 429},
@@ -29,6 +30,18 @@ ERRORS = {
     ("post", "/api/messages/send/{user_id}"): SEND_ERRORS,
     ("post", "/api/messages/{user_id}"): SEND_ERRORS,
     ("post", "/api/messages/{user_id}/read"): {400, 401, 403, 404, 413},
+    ("get", "/api/conversations/"): {401},
+    ("post", "/api/conversations/"): {400, 401, 403, 404, 413, 503},
+    ("get", f"{CONVERSATION}"): {401, 404},
+    ("patch", f"{CONVERSATION}"): {400, 401, 403, 404, 413, 503},
+    ("post", f"{CONVERSATION}/members"): {400, 401, 403, 404, 413},
+    ("delete", f"{CONVERSATION}/members/{{user_id}}"): {400, 401, 403, 404},
+    ("put", f"{CONVERSATION}/members/{{user_id}}/role"): {400, 401, 403, 404, 413},
+    ("post", f"{CONVERSATION}/leave"): {400, 401, 403, 404},
+    ("get", f"{CONVERSATION}/messages"): {400, 401, 404},
+    ("post", f"{CONVERSATION}/messages"): SEND_ERRORS,
+    ("post", f"{CONVERSATION}/read"): {400, 401, 403, 404, 413},
+    ("get", f"{CONVERSATION}/messages/{{message_id}}/receipts"): {401, 404},
 }
 
 

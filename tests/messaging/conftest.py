@@ -168,3 +168,33 @@ async def open_socket() -> Any:
         # It may have been closed by the server or crashed already; that was the test's point.
         with contextlib.suppress(Exception):
             await communicator.disconnect(timeout=5)
+
+
+# --- Conversations and groups ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_group(db) -> Callable[..., Any]:  # noqa: ANN001
+    """`make_group(creator, *members, title=...)`: a group made by the service (its creator
+    is its admin; the "created" system line is its first message)."""
+    from messaging.groups import group_create
+
+    def make(creator: User, *members: User, title: str = "Team") -> Any:
+        return group_create(creator=creator, title=title, member_ids_=[str(m.pk) for m in members])
+
+    return make
+
+
+@pytest.fixture
+def group_post(db) -> Callable[..., Message]:  # noqa: ANN001
+    """`group_post(sender, conversation, text)`: store a message in any conversation the sender
+    is in (no rate limit, no events), for arranging history."""
+    from messaging.sending import message_append
+
+    def post(sender: User, conversation: Any, text: str = "hi") -> Message:
+        message = Message(sender=sender, text=text)
+        with transaction.atomic():
+            message_append(getattr(conversation, "pk", conversation), message)
+        return message
+
+    return post

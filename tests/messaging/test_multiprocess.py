@@ -185,6 +185,130 @@ async def test_send_to_receive_latency_across_processes(cluster, record_property
     assert report["p99_ms"] < 2000  # a sanity bound, not a benchmark
 
 
+async def frames_until(
+    ws: Any, event: str, until: Callable[[Any], bool] = lambda d: True, timeout: float = WAIT
+) -> list[dict]:
+    """Every frame up to and including the next `event` for which `until` holds."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no {event} frame within {timeout}s: {frames}")
+        frame = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+        frames.append(frame)
+        if frame["event"] == event and until(frame["data"]):
+            return frames
+
+
+def about(conversation_id: str) -> Callable[[Any], bool]:
+    """The frame's data concerns this conversation (an event about it, or one of its messages)."""
+
+    def check(data: Any) -> bool:
+        return isinstance(data, dict) and conversation_id in (
+            data.get("conversationId"),
+            data.get("_id"),
+        )
+
+    return check
+
+
+async def test_group_lifecycle_over_rest_and_websocket(cluster):
+    """Create, post, add, remove, leave, rename and post over the socket, with each person's
+    sockets on both processes: every member's sockets see each step; someone removed or gone
+    sees nothing of the group after their own `memberRemoved`, and reads only up to it."""
+    ann, ben = Person(cluster.one, "Ann"), Person(cluster.two, "Ben")
+    cat, dan = Person(cluster.one, "Cat"), Person(cluster.two, "Dan")
+    url = "/api/conversations/"
+
+    async def call(person: Person, method: str, path: str, body: Any = None, status: int = 200):
+        got, data = await asyncio.to_thread(person.http.call, method, url + path, body)
+        assert got == status, (person.name, method, path, got, data)
+        return data
+
+    async with (
+        ws_connect(cluster.one, ann.http) as a1,
+        ws_connect(cluster.two, ann.http) as a2,
+        ws_connect(cluster.two, ben.http) as b,
+        ws_connect(cluster.one, cat.http) as c1,
+        ws_connect(cluster.two, cat.http) as c2,
+        ws_connect(cluster.one, dan.http) as d,
+    ):
+        for ws in (a1, a2, b, c1, c2, d):
+            await next_event(ws, "ready")
+
+        # Ann creates the group on process one: her, Ben's and Cat's sockets all hear it.
+        body = {"title": "Trip", "memberIds": [ben.id, cat.id]}
+        group = (await call(ann, "POST", "", body, 201))["_id"]
+        mine = about(group)
+        for ws in (a1, a2, b, c1, c2):
+            created = await next_event(ws, "conversationCreated", until=mine)
+            assert created["title"] == "Trip" and len(created["members"]) == 3
+
+        # Ben posts on process two.
+        hello = await call(ben, "POST", f"{group}/messages", {"text": "hello trip"}, 201)
+        for ws in (a1, a2, b, c1, c2):
+            assert (await next_event(ws, "newMessage", until=mine))["_id"] == hello["_id"]
+
+        # Ann adds Dan: he had heard nothing of the group before the line that adds him.
+        await call(ann, "POST", f"{group}/members", {"userIds": [dan.id]})
+        before = await frames_until(d, "conversationCreated", until=mine)
+        first = next(f for f in before if about(group)(f["data"]))
+        assert first["event"] == "newMessage" and first["data"]["event"]["type"] == "added"
+        for ws in (a1, a2, b, c1, c2):
+            added = await next_event(ws, "memberAdded", until=mine)
+            assert added["userIds"] == [dan.id]
+
+        # Ann removes Cat; Ben leaves (process two).
+        await call(ann, "DELETE", f"{group}/members/{cat.id}")
+        for ws in (a1, a2, b, d, c1, c2):
+            gone = await next_event(ws, "memberRemoved", until=mine)
+            assert (gone["userId"], gone["removed"]) == (cat.id, True)
+        assert (await call(ben, "POST", f"{group}/leave"))["message"]
+        for ws in (a1, a2, d, b):
+            gone = await next_event(ws, "memberRemoved", until=lambda x: x.get("userId") == ben.id)
+            assert gone["removed"] is False
+
+        # Dan renames it on process two, then posts over his socket on process one.
+        await call(dan, "PATCH", group, {"title": "Trip 2"})
+        for ws in (a1, a2, d):
+            assert (await next_event(ws, "conversationUpdated", until=mine))["title"] == "Trip 2"
+        frame = {"conversationId": group, "text": "over the socket", "clientId": uuid.uuid4().hex}
+        await d.send(json.dumps({"event": "sendMessage", "data": frame}))
+        sent = (await next_event(d, "messageSent"))["message"]
+        for ws in (a1, a2):
+            assert (await next_event(ws, "newMessage", until=mine))["_id"] == sent["_id"]
+
+        # Cat's and Ben's sockets heard nothing of the group since: a direct message sent now,
+        # after all of it was published, is the next thing about anything they get.
+        for person, sockets in ((cat, (c1, c2)), (ben, (b,))):
+            marker = await dan.send(person, "marker")
+            for ws in sockets:
+                frames = await frames_until(
+                    ws, "newMessage", until=lambda x, marker=marker: x["_id"] == marker["_id"]
+                )
+                assert not [f for f in frames if mine(f["data"])], (person.name, frames)
+
+    # What they had stays readable, and nothing after it.
+    cats = await call(cat, "GET", f"{group}/messages")
+    assert cats[-1]["event"]["type"] == "removed"
+    assert "over the socket" not in str(cats) and "Trip 2" not in str(cats)
+    await call(cat, "GET", f"{group}/messages?after={sent['_id']}", status=404)
+    await call(cat, "POST", f"{group}/messages", {"text": "let me in"}, status=404)
+    [row] = [r for r in await call(cat, "GET", "") if r["_id"] == group]
+    assert row["active"] is False and row["lastMessage"]["event"]["type"] == "removed"
+    bens = await call(ben, "GET", f"{group}/messages")
+    assert bens[-1]["event"]["type"] == "left"
+    dans = await call(dan, "GET", f"{group}/messages")
+    assert [m.get("text") or m["event"]["type"] for m in dans] == [
+        "added",
+        "removed",
+        "left",
+        "renamed",
+        "over the socket",
+    ]
+
+
 class ChatView:
     """One open chat as static/js/chat.js keeps it, reduced to the protocol.
 
