@@ -379,13 +379,18 @@ export class Store {
     if (!conversation) return { conversation: null, incoming, added: false, known: false };
     const added = conversation.upsert(message);
     const newer = message.seq > conversation.lastSeq;
-    const sidebarGap = newer && this.loaded && message.seq > conversation.lastSeq + 1;
+    const follows = message.seq === conversation.lastSeq + 1;
+    const sidebarGap = newer && this.loaded && !follows;
     if (newer) {
       conversation.lastSeq = message.seq;
       conversation.lastMessage = message;
       conversation.activityAt = message.createdAt;
       if (incoming) conversation.unreadCount += 1;
-      else if (!conversation.unreadCount) conversation.readSeq = message.seq; // mine: not news
+      // My own message right after what I had read is no news; after a gap, what's in the gap
+      // may be (it is counted when the sidebar comes).
+      else if (!conversation.unreadCount && follows && conversation.readSeq >= message.seq - 1) {
+        conversation.readSeq = message.seq;
+      }
     } else if (conversation.lastMessage && conversation.lastMessage._id === message._id) {
       conversation.lastMessage = { ...conversation.lastMessage, ...message };
     }
