@@ -28,6 +28,7 @@ export class GroupDetails {
     this.conversationId = null;
     this.rows = new Map(); // userId -> <li>
     this.busy = false;
+    this.shownTitle = ""; // the name the title field was last filled with
 
     this.dialog = $("#details-dialog");
     this.picture = $("#details-picture");
@@ -87,6 +88,7 @@ export class GroupDetails {
     this.conversationId = conversationId;
     this.leaveConfirm.hidden = true;
     this.titleInput.value = conversation.title;
+    this.shownTitle = conversation.title;
     this.#say("");
     this.render();
     openModal(this.dialog, $("#details-close"));
@@ -103,9 +105,11 @@ export class GroupDetails {
 
     const src = safeUrl(conversation.picture) || this.groupAvatar;
     if (this.picture.getAttribute("src") !== src) this.picture.src = src;
-    if (document.activeElement !== this.titleInput && !this.titleInput.value) {
+    // Renamed meanwhile (here or by someone else): show it, unless the person is editing it.
+    if (this.titleInput.value === this.shownTitle || !this.titleInput.value) {
       this.titleInput.value = conversation.title;
     }
+    this.shownTitle = conversation.title;
     for (const control of [this.titleInput, this.titleSave, this.pictureInput, this.addButton]) {
       control.disabled = !active || this.busy;
     }

@@ -152,6 +152,7 @@ def test_members_rename_add_people_and_admins_manage_them(people, picture):
     bob.open_chat(TRIP)
     carol.open_chat(TRIP)
 
+    watching = alice.details()  # open while Bob renames: it follows
     panel = bob.details()  # Bob is no admin, and may still rename
     expect(panel.get_by_role("button", name=re.compile("^Remove .* from the group"))).to_have_count(
         0
@@ -163,6 +164,9 @@ def test_members_rename_add_people_and_admins_manage_them(people, picture):
     expect(panel.locator("#details-status")).to_have_text("Picture changed.")
     expect(panel.locator("#details-picture")).to_have_attribute("src", re.compile(r"/media/"))
     bob.page.keyboard.press("Escape")
+    expect(watching.get_by_label("Group name")).to_have_value("Lisbon in May")
+    expect(watching.locator("#details-picture")).to_have_attribute("src", re.compile(r"/media/"))
+    alice.page.keyboard.press("Escape")
     expect(_system_lines(carol.page).last).to_have_text("Bob Okafor changed the group picture")
     expect(alice.page.locator("#pane-avatar")).to_have_attribute("src", re.compile(r"/media/"))
     expect(alice.row("Lisbon in May").locator(".chat-item__avatar")).to_have_attribute(
