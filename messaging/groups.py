@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +28,7 @@ from messaging import realtime, selectors
 from messaging.announce import conversation_created_announce
 from messaging.members import member_ids
 from messaging.models import TITLE_MAX_LENGTH, Conversation, Membership, Message
-from messaging.presence import presence_contacts_forget
+from messaging.presence import presence_contacts_forget, presence_introduce_members
 from messaging.sending import message_append
 from messaging.shapes import message_event
 
@@ -137,6 +138,12 @@ def _contacts_changed(user_ids: list[Any]) -> None:
     transaction.on_commit(lambda: presence_contacts_forget([str(u) for u in user_ids]))
 
 
+def _introduce(newcomers: list[Any], members: list[Any]) -> None:
+    """After the commit: who is online, between the people who now share the group."""
+    new, everyone = [str(u) for u in newcomers], [str(u) for u in members]
+    transaction.on_commit(lambda: async_to_sync(presence_introduce_members)(new, everyone))
+
+
 def group_create(
     *, creator: User, title: object, member_ids_: object, picture: object = None
 ) -> Conversation:
@@ -164,7 +171,7 @@ def group_create(
             )
             everyone = [creator.pk, *pks]
             transaction.on_commit(lambda: conversation_created_announce(conversation.pk, everyone))
-            _contacts_changed(everyone)
+            _introduce(everyone, everyone)
     except BaseException:
         images_delete([stored])
         raise
@@ -266,7 +273,7 @@ def members_add(*, actor: User, conversation_id: object, user_ids: object) -> li
         }
         transaction.on_commit(lambda: _tell(users, "memberAdded", data))
         transaction.on_commit(lambda: conversation_created_announce(conversation.pk, pks))
-        _contacts_changed(users)
+        _introduce(pks, users)
     return pks
 
 

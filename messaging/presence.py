@@ -425,6 +425,24 @@ async def presence_introduce(first: str, second: str) -> None:
             await realtime.notify_users_now([me], "userOnline", {"userId": other})
 
 
+async def presence_introduce_members(newcomers: list[str], members: list[str]) -> None:
+    """People just joined a group (all of it, when it is new): each newcomer hears which of the
+    members is online, and the members hear which newcomer is (one event per pair at most)."""
+    everyone = sorted(set(members) | set(newcomers))
+    for user_id in everyone:
+        _contacts.pop(user_id, None)
+    try:
+        online = set(await _tracker().store.online_among(everyone, _now()))
+    except Exception:  # presence store away: their next arrival tells them
+        logger.warning("presence: could not introduce %d members", len(everyone), exc_info=True)
+        return
+    new = set(newcomers)
+    for user_id in sorted(online):
+        # A newcomer is news to everyone; an old member only to the newcomers.
+        told = [u for u in everyone if u != user_id and (user_id in new or u in new)]
+        await realtime.notify_users_now(told, "userOnline", {"userId": user_id})
+
+
 async def _tell_contacts(user_id: str, event: str, data: dict[str, Any]) -> None:
     try:
         contacts = await presence_contacts(user_id)

@@ -317,11 +317,13 @@ async def message_send_async(
     """The WebSocket's `sendMessage`: the same rules as REST for a text message, to a person
     (`to`, their direct conversation) or to a conversation the sender is in."""
     if conversation_id is not None:
-        receiver_pk = None
         conversation_pk = parse_pk(Conversation, conversation_id)
         if conversation_pk is None:
             raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
         text, _, client_id = content_check(text=text, image=None, client_id=client_id)
+        # A direct conversation's message names its receiver, whichever way it was addressed:
+        # message_append takes it from the conversation's key (no extra read here).
+        receiver_pk = None
     else:
         receiver_pk = receiver_check(sender_id=sender_id, receiver_id=receiver_id)
         text, _, client_id = content_check(text=text, image=None, client_id=client_id)

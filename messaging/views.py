@@ -10,6 +10,8 @@ from accounts.selectors import user_public
 from accounts.templatetags.parley import DEFAULT_AVATAR
 from messaging.models import TEXT_MAX_LENGTH
 
+GROUP_AVATAR = "img/group.svg"  # a group without a picture of its own
+
 
 @login_required
 def chat_view(request: HttpRequest) -> HttpResponse:
@@ -17,6 +19,7 @@ def chat_view(request: HttpRequest) -> HttpResponse:
     boot = {
         "me": user_public(request.user, online=True),
         "defaultAvatar": static(DEFAULT_AVATAR),
+        "groupAvatar": static(GROUP_AVATAR),
         "textMaxLength": TEXT_MAX_LENGTH,
         "imageMaxBytes": settings.IMAGE_MAX_BYTES,
     }

@@ -1,9 +1,12 @@
 // The chat page: wires the socket, the API, the store and the views together.
 
-import { api, redirectToLogin } from "./api.js";
+import { redirectToLogin } from "./api.js";
 import { Composer } from "./composer.js";
 import { ConversationView } from "./conversation.js";
+import { directConversation, markRead as markReadApi } from "./conversations-api.js";
 import { $, readJson, setText } from "./dom.js";
+import { GroupDetails } from "./group-details.js";
+import { conversationName, firstName, systemText } from "./names.js";
 import {
   enableNotifications,
   notificationsEnabled,
@@ -12,178 +15,144 @@ import {
   setTitleCount,
 } from "./notify.js";
 import { Outbox } from "./outbox.js";
+import { ReceiptsDialog } from "./receipts-dialog.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
+import { NewChatDialog, NewGroupDialog } from "./start-dialogs.js";
 import { Store } from "./state.js";
+import { Sync } from "./sync.js";
 
-const PAGE = 50;
-const CATCH_UP_PAGE = 100;
 const PHONE = window.matchMedia("(max-width: 760px)");
 
 const boot = readJson("boot-data");
 const store = new Store(boot.me);
+const sync = new Sync(store);
 const socket = new ChatSocket();
 const chat = $("#main");
 const announcer = $("#announcer");
+const avatars = { defaultAvatar: boot.defaultAvatar, groupAvatar: boot.groupAvatar };
 
 const sidebar = new Sidebar(store, {
-  defaultAvatar: boot.defaultAvatar,
-  onSelect: (peerId) => openConversation(peerId),
-  onRetry: () => loadUsers(),
+  ...avatars,
+  onSelect: (conversationId) => openConversation(conversationId),
+  onRetry: () => loadSidebar(),
 });
 const view = new ConversationView(store, {
   defaultAvatar: boot.defaultAvatar,
-  onLoadOlder: (peerId) => loadOlder(peerId),
+  avatarOf: (conversation) => sidebar.avatarOf(conversation),
+  onLoadOlder: (conversationId) => loadOlder(conversationId),
   onRetry: (clientId) => outbox.retry(clientId),
   onBack: () => goBack(),
+  onDetails: (conversationId) => details.open(conversationId),
+  onSeen: (conversationId, messageId) => receipts.open(conversationId, messageId),
 });
 const composer = new Composer({
   maxBytes: boot.imageMaxBytes,
-  onSend: (peerId, message) => outbox.send(peerId, message),
-  onTyping: (peerId, isTyping) => socket.send("typing", { to: peerId, isTyping }),
+  onSend: (conversationId, message) => outbox.send(conversationId, message),
+  onTyping: (conversationId, isTyping) => socket.send("typing", { conversationId, isTyping }),
 });
 const outbox = new Outbox(store, {
   socket,
-  onChange: (peerId, { own }) => {
-    // Our own send's answer names its predecessor too: it can reveal a lost frame.
-    if (store.conversation(peerId).link()) onGap(peerId);
-    if (peerId === store.activeId) view.renderMessages({ mode: "append", own });
+  onChange: (conversationId, { own }) => {
+    // Our own send's answer follows its predecessor too: it can reveal a lost frame.
+    if (store.conversation(conversationId).link()) onGap(conversationId);
+    if (conversationId === store.activeId) view.renderMessages({ mode: "append", own });
     sidebar.render();
   },
 });
+const details = new GroupDetails(store, {
+  ...avatars,
+  onChanged: (conversation) => refresh(conversation.id),
+  onLeft: (conversation) => {
+    announce(`You left ${conversation.title}`);
+    refresh(conversation.id);
+  },
+});
+const receipts = new ReceiptsDialog(store, { defaultAvatar: boot.defaultAvatar });
+const newChat = new NewChatDialog(store, {
+  defaultAvatar: boot.defaultAvatar,
+  onStart: (userId) => startDirect(userId),
+});
+const newGroup = new NewGroupDialog(store, {
+  defaultAvatar: boot.defaultAvatar,
+  onCreated: (detail) => {
+    const conversation = store.upsertConversation(detail);
+    sidebar.render();
+    openConversation(conversation.id);
+  },
+});
+$("#new-chat-button").addEventListener("click", () => newChat.open());
+$("#new-group-button").addEventListener("click", () => newGroup.open());
+
+/** Re-render whatever shows this conversation. */
+function refresh(conversationId) {
+  if (conversationId === store.activeId) {
+    view.renderHeader();
+    view.renderMessages({ mode: "append" });
+    composer.setReadOnly(readOnlyReason(store.conversations.get(conversationId)));
+  }
+  if (details.isOpen && details.conversationId === conversationId) details.render();
+  sidebar.render();
+  updateTitle();
+}
 
 // ---------- Loading ----------------------------------------------------------------------------
 
-let usersRequest = null;
-
-/** Fetch the people list (coalesced: many triggers, one request at a time); may reject. */
-function fetchUsers() {
-  if (!usersRequest) {
-    usersRequest = api("GET", "/api/messages/users")
-      .then((users) => {
-        store.setUsers(users);
-        // Receipts sent while we had no socket: the last message's marks cover the earlier ones.
-        for (const user of users) {
-          const last = user.lastMessage;
-          if (!last || last.senderId !== store.me._id) continue;
-          if (last.deliveredAt) store.markOutgoing(user._id, last._id, last.deliveredAt, "deliveredAt");
-          if (last.readAt) store.markOutgoing(user._id, last._id, last.readAt, "readAt");
-        }
-        if (store.activeId) view.renderMessages({ mode: "append" });
-        sidebar.render();
-        view.renderHeader();
-        updateTitle();
-      })
-      .finally(() => {
-        usersRequest = null;
-      });
-  }
-  return usersRequest;
+/** Fetch the sidebar; a failure shows there instead of rejecting. */
+function loadSidebar() {
+  return sync
+    .fetchSidebar()
+    .then(({ arrived }) => {
+      for (const { conversation, message } of arrived) tellAbout(conversation, message);
+      sidebar.render();
+      if (store.activeId) refresh(store.activeId);
+      updateTitle();
+    })
+    .catch((error) => {
+      if (!store.loaded) sidebar.showError(error.message);
+    });
 }
 
-/** Like fetchUsers, but a failure shows in the sidebar instead of rejecting. */
-function loadUsers() {
-  return fetchUsers().catch((error) => {
-    if (!store.usersLoaded) sidebar.showError(error.message);
-  });
+/** Members, roles and read cursors of a conversation; the page re-renders when they come. */
+function loadDetail(conversationId) {
+  return sync
+    .fetchDetail(conversationId)
+    .then(() => refresh(conversationId))
+    .catch(() => {}); // shown without names/marks until the next try (opening, reconnecting)
 }
 
-async function loadLatest(peerId) {
-  const conversation = store.conversation(peerId);
-  const page = await api("GET", `/api/messages/${encodeURIComponent(peerId)}?limit=${PAGE}`);
-  page.forEach((message) => conversation.upsert(message));
-  conversation.loaded = true;
-  conversation.gap = false;
-  conversation.confirm(page.length ? page[page.length - 1]._id : null);
-  conversation.hasMore = page.length >= PAGE;
-}
-
-async function loadOlder(peerId) {
-  const conversation = store.conversation(peerId);
-  const before = conversation.oldestServerId;
-  if (!conversation.loaded || !conversation.hasMore || conversation.loadingOlder || !before) return;
-  conversation.loadingOlder = true;
+async function loadOlder(conversationId) {
+  if (!sync.canLoadOlder(conversationId)) return;
+  const loading = sync.loadOlder(conversationId);
   view.renderMessages({ mode: "prepend" });
   try {
-    const page = await api(
-      "GET",
-      `/api/messages/${encodeURIComponent(peerId)}?before=${encodeURIComponent(before)}&limit=${PAGE}`,
-    );
-    page.forEach((message) => conversation.upsert(message));
-    conversation.hasMore = page.length >= PAGE;
+    await loading;
   } catch {
     // Scrolling up again retries.
-  } finally {
-    conversation.loadingOlder = false;
-    if (store.activeId === peerId) view.renderMessages({ mode: "prepend" });
   }
-}
-
-/**
- * Everything after the newest id we are sure of, page after page: nothing missed, nothing
- * twice. The cursor is `syncedUpTo`, never the newest live frame, which may sit past a gap.
- */
-async function catchUpConversation(peerId) {
-  const conversation = store.conversation(peerId);
-  if (conversation.syncedUpTo === null) {
-    await loadLatest(peerId);
-    return;
-  }
-  conversation.gap = false;
-  for (;;) {
-    const after = conversation.syncedUpTo;
-    const query = after ? `after=${encodeURIComponent(after)}&` : "";
-    let page;
-    try {
-      page = await api(
-        "GET",
-        `/api/messages/${encodeURIComponent(peerId)}?${query}limit=${CATCH_UP_PAGE}`,
-      );
-    } catch (error) {
-      if (error.status !== 404) {
-        conversation.gap = true;
-        throw error;
-      }
-      // Our cursor message was deleted (moderation): start again from the newest page.
-      conversation.messages = conversation.messages.filter((m) => !m._id);
-      conversation.syncedUpTo = null;
-      conversation.hasMore = true;
-      await loadLatest(peerId);
-      return;
-    }
-    if (!after) {
-      // The conversation was empty when we loaded it: this is the newest page, oldest first.
-      page.forEach((message) => store.applyMessage(message));
-      conversation.confirm(page.length ? page[page.length - 1]._id : null);
-      conversation.hasMore = page.length >= CATCH_UP_PAGE;
-      return;
-    }
-    page.forEach((message) => store.applyMessage(message));
-    if (page.length) conversation.confirm(page[page.length - 1]._id);
-    if (page.length < CATCH_UP_PAGE) break;
-  }
+  if (store.activeId === conversationId) view.renderMessages({ mode: "prepend" });
 }
 
 const GAP_GRACE = 300; // ms; frames from two server processes can cross: wait for the missing one
 const gapTimers = new Map();
 
-/** A live message didn't link to what we hold: fetch what's missing (the open one at once). */
-function onGap(peerId) {
-  if (gapTimers.has(peerId)) return;
+/** A live message didn't follow what we hold: fetch what's missing (the open one at once). */
+function onGap(conversationId) {
+  if (gapTimers.has(conversationId)) return;
   gapTimers.set(
-    peerId,
+    conversationId,
     setTimeout(async () => {
-      gapTimers.delete(peerId);
-      const conversation = store.conversation(peerId);
-      if (!conversation.link()) return; // the missing frame arrived meanwhile
+      gapTimers.delete(conversationId);
+      const conversation = store.conversations.get(conversationId);
+      if (!conversation || !conversation.link()) return; // the missing frame arrived meanwhile
       conversation.gap = true;
-      if (store.activeId !== peerId) return; // caught up when it is opened
+      if (store.activeId !== conversationId) return; // caught up when it is opened
       try {
-        await catchUpConversation(peerId);
+        await sync.catchUpConversation(conversationId);
       } catch {
         return; // the next reconnect or message tries again
       }
-      if (store.activeId === peerId) {
+      if (store.activeId === conversationId) {
         view.renderMessages({ mode: "append" });
         markRead();
       }
@@ -196,73 +165,110 @@ let sidebarTimer = null;
 /** The sidebar missed a message (its counts and previews are stale): refetch it, once. */
 function onSidebarGap() {
   clearTimeout(sidebarTimer);
-  sidebarTimer = setTimeout(() => loadUsers(), GAP_GRACE);
+  sidebarTimer = setTimeout(() => loadSidebar(), GAP_GRACE);
 }
 
 let catchUpTimer = null;
 
 /**
- * After a disconnect: refresh the people list, then the open conversation. Just after the
- * network returns, requests can still fail for a moment: keep trying while the socket is up.
+ * After a (re)connection: the sidebar first (conversations created or joined meanwhile appear,
+ * the ones that moved on are marked), then the open conversation and its members. Just after
+ * the network returns, requests can still fail for a moment: keep trying while the socket is up.
  */
 async function catchUp(attempt = 0) {
   clearTimeout(catchUpTimer);
-  // Whatever was sent while we had no socket may be missing from every loaded conversation.
-  for (const conversation of store.conversations.values()) {
-    if (conversation.loaded) conversation.gap = true;
-  }
-  const peerId = store.activeId;
+  const id = store.activeId;
   try {
-    await fetchUsers();
-    if (peerId) await catchUpConversation(peerId);
+    const { arrived } = await sync.fetchSidebar();
+    for (const { conversation, message } of arrived) tellAbout(conversation, message);
+    if (id && store.conversations.has(id)) {
+      await Promise.all([sync.catchUpConversation(id), sync.fetchDetail(id)]);
+    }
   } catch {
     if (socket.isOpen) {
       catchUpTimer = setTimeout(() => catchUp(attempt + 1), Math.min(10_000, 500 * 2 ** attempt));
     }
+    sidebar.render();
     return;
   }
-  if (peerId && store.activeId === peerId) {
-    view.renderMessages({ mode: "append" });
+  sidebar.render();
+  updateTitle();
+  if (id && store.activeId === id) {
+    refresh(id);
     markRead();
   }
 }
 
 // ---------- Opening and closing conversations -------------------------------------------------
 
-async function openConversation(peerId, { push = true } = {}) {
-  if (!store.users.has(peerId)) return;
-  const switching = store.activeId !== peerId;
-  store.activeId = peerId;
+function readOnlyReason(conversation) {
+  if (!conversation || conversation.active) return null;
+  const me = store.me._id;
+  const line = conversation.messages.findLast(
+    (m) =>
+      m.kind === "system" &&
+      ["left", "removed"].includes(m.event && m.event.type) &&
+      (m.event.users || []).includes(me),
+  );
+  const why = !line
+    ? "You're no longer in this group."
+    : line.event.type === "left"
+      ? "You left this group."
+      : "You were removed from this group.";
+  return `${why} You can read what was said while you were in it, but not send messages.`;
+}
+
+async function openConversation(conversationId, { push = true } = {}) {
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return;
+  const switching = store.activeId !== conversationId;
+  store.activeId = conversationId;
   chat.dataset.view = "conversation";
   if (push) {
     // One history entry for "in a conversation": Back (the phone's too) returns to the list.
-    const url = `?with=${encodeURIComponent(peerId)}`;
-    if (history.state && history.state.with) {
-      history.replaceState({ with: peerId, pushed: history.state.pushed }, "", url);
-    } else history.pushState({ with: peerId, pushed: true }, "", url);
+    const url = `?c=${encodeURIComponent(conversationId)}`;
+    if (history.state && history.state.c) {
+      history.replaceState({ c: conversationId, pushed: history.state.pushed }, "", url);
+    } else history.pushState({ c: conversationId, pushed: true }, "", url);
   }
-  if (switching) composer.switchTo(peerId);
-  view.open(peerId);
+  if (switching) composer.switchTo(conversationId);
+  composer.setReadOnly(readOnlyReason(conversation));
+  view.open(conversationId);
   sidebar.render();
   if (!PHONE.matches) composer.focus();
+  if (!conversation.detailLoaded || conversation.detailStale) loadDetail(conversationId);
 
-  const conversation = store.conversation(peerId);
   try {
     if (!conversation.loaded) {
       view.showLoading();
-      await loadLatest(peerId);
+      await sync.loadLatest(conversationId);
     } else if (conversation.gap) {
-      await catchUpConversation(peerId);
+      await sync.catchUpConversation(conversationId);
     }
   } catch (error) {
-    if (store.activeId === peerId) view.showError(error.message);
+    if (store.activeId === conversationId) view.showError(error.message);
     return;
   }
-  if (store.activeId !== peerId) return; // another one was opened meanwhile
+  if (store.activeId !== conversationId) return; // another one was opened meanwhile
+  composer.setReadOnly(readOnlyReason(conversation));
   view.renderMessages({ mode: switching ? "bottom" : "append" });
   markRead();
   sidebar.render();
   updateTitle();
+}
+
+/** Open the direct conversation with this person (created on the server if need be). */
+async function startDirect(userId, { push = true } = {}) {
+  let conversation = store.directWith(userId);
+  if (!conversation) {
+    try {
+      conversation = store.upsertConversation(await directConversation(userId));
+    } catch (error) {
+      announce(`Couldn't open the chat: ${error.message}`);
+      return;
+    }
+  }
+  await openConversation(conversation.id, { push });
 }
 
 function closeConversation() {
@@ -271,8 +277,7 @@ function closeConversation() {
   chat.dataset.view = "list";
   view.close();
   sidebar.render();
-  const item = document.querySelector(".person__button[tabindex='0']");
-  if (item && PHONE.matches) item.focus();
+  if (PHONE.matches) sidebar.focus();
 }
 
 function goBack() {
@@ -284,8 +289,8 @@ function goBack() {
 }
 
 window.addEventListener("popstate", () => {
-  const peerId = new URLSearchParams(location.search).get("with");
-  if (peerId && store.users.has(peerId)) openConversation(peerId, { push: false });
+  const id = new URLSearchParams(location.search).get("c");
+  if (id && store.conversations.has(id)) openConversation(id, { push: false });
   else closeConversation();
 });
 
@@ -295,14 +300,14 @@ function canSeeConversation() {
   return document.visibilityState === "visible" && document.hasFocus();
 }
 
-/** Tell the sender we read their messages, only while the conversation is really in view. */
+/** Tell the others we read the open conversation, only while it is really in view. */
 function markRead() {
-  const peerId = store.activeId;
-  if (!peerId || !canSeeConversation()) return;
-  const upTo = store.markRead(peerId);
+  const id = store.activeId;
+  if (!id || !canSeeConversation()) return;
+  const upTo = store.markRead(id);
   if (!upTo) return;
-  if (!socket.send("read", { with: peerId, upTo })) {
-    api("POST", `/api/messages/${encodeURIComponent(peerId)}/read`, { upTo }).catch(() => {});
+  if (!socket.send("read", { conversationId: id, upTo })) {
+    markReadApi(id, upTo).catch(() => {});
   }
   sidebar.render();
   updateTitle();
@@ -332,55 +337,152 @@ let lastVerified = 0;
  * when the person comes back to the tab, ask the server (an empty page when all is well).
  */
 async function verifyOpenConversation() {
-  const peerId = store.activeId;
-  const conversation = peerId ? store.conversations.get(peerId) : null;
+  const id = store.activeId;
+  const conversation = id ? store.conversations.get(id) : null;
   if (!conversation || !conversation.loaded || Date.now() - lastVerified < VERIFY_EVERY) return;
   lastVerified = Date.now();
   try {
-    await catchUpConversation(peerId);
+    await sync.catchUpConversation(id);
   } catch {
     return;
   }
-  if (store.activeId === peerId) view.renderMessages({ mode: "append" });
+  if (store.activeId === id) view.renderMessages({ mode: "append" });
 }
 
 // ---------- Socket events -----------------------------------------------------------------------
 
 function onNewMessage(message) {
-  const { peerId, incoming, added, newest, known, sidebarGap } = store.applyMessage(message);
-  if (!known) loadUsers(); // someone new (just signed up) wrote to us
-  else if (sidebarGap) onSidebarGap();
-  if (store.conversation(peerId).link()) onGap(peerId);
-  const user = store.users.get(peerId);
-  if (incoming) store.setTyping(peerId, false);
-  if (peerId === store.activeId) {
-    view.renderMessages({ mode: "append", newIncoming: incoming && added ? 1 : 0, own: !incoming && added });
+  const { conversation, incoming, added, newest, known, sidebarGap } = store.applyMessage(message);
+  if (!known) {
+    // A conversation created or joined a moment ago: the sidebar brings it with its counts.
+    sync.hold(message);
+    loadSidebar();
+    return;
+  }
+  const id = conversation.id;
+  if (sidebarGap) onSidebarGap();
+  if (conversation.link()) onGap(id);
+  if (incoming) store.setTyping(id, message.senderId, false);
+  if (id === store.activeId) {
+    view.renderMessages({
+      mode: "append",
+      newIncoming: incoming && added ? 1 : 0,
+      own: !incoming && added,
+    });
     view.renderHeader();
+    // "You left" / "... removed you" is the reason the composer gives for being read-only.
+    if (message.kind === "system") composer.setReadOnly(readOnlyReason(conversation));
     markRead();
   }
-  if (incoming && newest && user) {
-    const body = message.text || "Sent a photo";
-    const inView = peerId === store.activeId && canSeeConversation();
-    announce(peerId === store.activeId ? `${user.fullName}: ${body}` : `New message from ${user.fullName}`);
-    if (!inView) {
-      notify({
-        title: user.fullName,
-        body,
-        icon: user.profilePic || boot.defaultAvatar,
-        tag: `parley-${peerId}`,
-        onClick: () => openConversation(peerId),
-      });
-    }
-  }
+  if (incoming && newest) tellAbout(conversation, message);
   sidebar.render();
   updateTitle();
 }
 
+/** Announce a new message to screen readers, and notify when it isn't in view. */
+function tellAbout(conversation, message) {
+  const name = conversationName(store, conversation);
+  const sender = store.name(message.senderId);
+  const body =
+    message.kind === "system" ? systemText(store, message) : message.text || "Sent a photo";
+  const open = conversation.id === store.activeId;
+  const who = conversation.isGroup ? `${firstName(sender)} in ${name}` : sender;
+  announce(open ? `${who}: ${body}` : `New message from ${who}`);
+  if (open && canSeeConversation()) return;
+  const line = conversation.isGroup && message.kind !== "system";
+  notify({
+    title: conversation.isGroup ? name : sender,
+    body: line ? `${firstName(sender)}: ${body}` : body,
+    icon: sidebar.avatarOf(conversation),
+    tag: `parley-${conversation.id}`,
+    onClick: () => openConversation(conversation.id),
+  });
+}
+
 socket.addEventListener("newMessage", (event) => onNewMessage(event.detail));
 
+socket.addEventListener("conversationCreated", (event) => {
+  const shape = event.detail;
+  if (!shape || !shape._id) return;
+  const conversation = store.upsertConversation(shape);
+  // Its members arrive without names: fetch them if someone we don't know is in it.
+  const unknown = conversation.activeMemberIds().some((uid) => !store.users.has(uid));
+  if (unknown || conversation.id === store.activeId) loadDetail(conversation.id);
+  refresh(conversation.id);
+});
+
+socket.addEventListener("conversationUpdated", (event) => {
+  const { conversationId, title, picture } = event.detail || {};
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return;
+  if (typeof title === "string") conversation.title = title;
+  conversation.picture = picture || null;
+  refresh(conversationId);
+});
+
+socket.addEventListener("memberAdded", (event) => {
+  const { conversationId, userIds = [] } = event.detail || {};
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return;
+  for (const userId of userIds) {
+    // They read from the line that says they were added: nothing before counts for them.
+    conversation.members.set(userId, {
+      ...(conversation.members.get(userId) || {}),
+      userId,
+      role: "member",
+      leftAt: null,
+      readSeq: conversation.lastSeq,
+      deliveredSeq: conversation.lastSeq,
+    });
+  }
+  conversation.memberCount = conversation.activeMemberIds().length;
+  if (userIds.includes(store.me._id)) conversation.active = true; // added back
+  if (userIds.some((uid) => !store.users.has(uid))) loadDetail(conversationId);
+  refresh(conversationId);
+});
+
+socket.addEventListener("memberRemoved", (event) => {
+  const { conversationId, userId } = event.detail || {};
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return;
+  const member = conversation.members.get(userId);
+  if (member) member.leftAt = new Date().toISOString();
+  conversation.memberCount = conversation.activeMemberIds().length;
+  store.setTyping(conversationId, userId, false);
+  if (userId === store.me._id) {
+    conversation.active = false;
+    conversation.role = "member";
+  }
+  refresh(conversationId);
+});
+
+socket.addEventListener("memberUpdated", (event) => {
+  const { conversationId, userId, role } = event.detail || {};
+  const conversation = store.conversations.get(conversationId);
+  if (!conversation) return;
+  const member = conversation.members.get(userId);
+  if (member) member.role = role;
+  if (userId === store.me._id) conversation.role = role;
+  refresh(conversationId);
+});
+
+socket.addEventListener("conversationDeleted", (event) => {
+  const { conversationId } = event.detail || {};
+  if (!store.conversations.has(conversationId)) return;
+  const name = conversationName(store, store.conversations.get(conversationId));
+  store.conversations.delete(conversationId);
+  if (store.activeId === conversationId) {
+    if (details.isOpen) details.dialog.close();
+    history.replaceState(null, "", location.pathname);
+    closeConversation();
+    announce(`${name} was deleted`);
+  }
+  sidebar.render();
+  updateTitle();
+});
+
 socket.addEventListener("getOnlineUsers", (event) => {
-  const unknown = store.setOnline(event.detail || []);
-  if (unknown.length) loadUsers();
+  store.setOnline(event.detail || []);
   sidebar.render();
   view.renderHeader();
 });
@@ -391,33 +493,40 @@ for (const [name, online] of [
 ]) {
   socket.addEventListener(name, (event) => {
     const { userId, lastSeen } = event.detail || {};
-    if (!store.setPresence(userId, online, lastSeen)) loadUsers();
+    store.setPresence(userId, online, lastSeen);
     sidebar.render();
     view.renderHeader();
+    if (details.isOpen) details.render();
   });
 }
 
 socket.addEventListener("typing", (event) => {
-  const { userId, isTyping } = event.detail || {};
-  const refresh = () => {
+  const { userId, isTyping, conversationId } = event.detail || {};
+  const uid = String(userId);
+  // Over a conversation, or (older clients) to me directly: our direct conversation.
+  const direct = conversationId ? null : store.directWith(uid);
+  const id = conversationId || (direct && direct.id);
+  if (!id) return;
+  const render = () => {
     sidebar.render();
-    if (userId === store.activeId) view.renderHeader();
+    if (id === store.activeId) view.renderHeader();
   };
-  store.setTyping(String(userId), Boolean(isTyping), refresh);
-  refresh();
+  store.setTyping(id, uid, Boolean(isTyping), render);
+  render();
 });
 
-for (const [name, field] of [
-  ["messagesDelivered", "deliveredAt"],
-  ["messagesRead", "readAt"],
-]) {
-  socket.addEventListener(name, (event) => {
-    const { userId, upTo, at } = event.detail || {};
-    store.markOutgoing(String(userId), String(upTo), at || new Date().toISOString(), field);
-    if (String(userId) === store.activeId) view.renderMessages({ mode: "append" });
-    sidebar.render();
-  });
+/** A delivered/read cursor moved: marks and "Seen by" follow. */
+function onCursor(data, kind) {
+  const conversation = store.moveCursor({ ...data, kind: data.kind || kind });
+  if (!conversation) return;
+  if (conversation.id === store.activeId) view.renderMessages({ mode: "append" });
+  sidebar.render();
+  updateTitle();
 }
+
+socket.addEventListener("messagesDelivered", (event) => onCursor(event.detail || {}, "delivered"));
+socket.addEventListener("messagesRead", (event) => onCursor(event.detail || {}, "read"));
+socket.addEventListener("cursorMoved", (event) => onCursor(event.detail || {}, "read"));
 
 // Every (re)connection catches up once the server says the socket is subscribed ("ready"):
 // whatever was sent while we had no live socket comes from the API, and everything after
@@ -431,7 +540,7 @@ socket.addEventListener("ready", () => {
 // while the form's own navigation is under way: that one must win (it shows "logged out").
 let leaving = false;
 document.addEventListener("submit", (event) => {
-  if (!event.defaultPrevented && event.target.closest("form:not(#composer)")) leaving = true;
+  if (!event.defaultPrevented && event.target.closest("form.logout-form")) leaving = true;
 });
 socket.addEventListener("unauthorized", () => {
   if (!leaving) redirectToLogin();
@@ -483,10 +592,19 @@ if (notificationsSupported() && Notification.permission !== "denied" && !notific
 // ---------- Start -------------------------------------------------------------------------------
 
 socket.connect();
-loadUsers().then(() => {
-  const peerId = new URLSearchParams(location.search).get("with");
-  if (peerId && store.users.has(peerId)) {
-    history.replaceState({ with: peerId, pushed: false }, "", location.search);
-    openConversation(peerId, { push: false });
+loadSidebar().then(() => {
+  const params = new URLSearchParams(location.search);
+  const id = params.get("c");
+  const withUser = params.get("with"); // older links name the person: open our conversation
+  if (id && store.conversations.has(id)) {
+    history.replaceState({ c: id, pushed: false }, "", location.search);
+    openConversation(id, { push: false });
+  } else if (withUser && withUser !== store.me._id) {
+    startDirect(withUser, { push: false }).then(() => {
+      if (store.activeId) {
+        const url = `?c=${encodeURIComponent(store.activeId)}`;
+        history.replaceState({ c: store.activeId, pushed: false }, "", url);
+      }
+    });
   }
 });

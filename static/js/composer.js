@@ -1,5 +1,6 @@
 // The message box: Enter sends, Shift+Enter breaks the line, an optional picture with preview,
-// the send button enabled only when there is something to send, throttled typing events.
+// the send button enabled only when there is something to send, throttled typing events, one
+// draft per conversation; read-only (with the reason) in a group one is no longer part of.
 
 import { readAsDataUrl } from "./api.js";
 import { $, setText } from "./dom.js";
@@ -20,9 +21,11 @@ export class Composer {
     this.preview = $("#image-preview");
     this.previewImg = $("#image-preview-img");
     this.error = $("#composer-error");
+    this.fields = $("#composer-fields");
+    this.readOnly = $("#composer-readonly");
     this.image = null; // data: URL of the picked picture
-    this.drafts = new Map(); // peerId -> unsent text
-    this.peerId = null;
+    this.drafts = new Map(); // conversationId -> unsent text
+    this.conversationId = null;
     this.typingSentAt = 0;
     this.idleTimer = null;
     this.autoGrow = !CSS.supports("field-sizing", "content");
@@ -48,13 +51,27 @@ export class Composer {
   }
 
   /** Switch to another conversation, keeping each one's unsent text. */
-  switchTo(peerId) {
-    if (this.peerId) this.drafts.set(this.peerId, this.input.value);
+  switchTo(conversationId) {
+    if (this.conversationId) this.drafts.set(this.conversationId, this.input.value);
     this.#stopTyping();
-    this.peerId = peerId;
-    this.input.value = (peerId && this.drafts.get(peerId)) || "";
+    this.conversationId = conversationId;
+    this.input.value = (conversationId && this.drafts.get(conversationId)) || "";
     this.#clearImage();
     this.#hideError();
+    this.#update();
+  }
+
+  /** Nothing can be sent here (null: it can); `reason` says why, next to the disabled box. */
+  setReadOnly(reason) {
+    const readOnly = Boolean(reason);
+    if (readOnly) {
+      this.#stopTyping();
+      this.#clearImage();
+      setText(this.readOnly, reason);
+    }
+    this.readOnly.hidden = !readOnly;
+    this.fields.disabled = readOnly;
+    this.form.classList.toggle("composer--readonly", readOnly);
     this.#update();
   }
 
@@ -73,7 +90,7 @@ export class Composer {
 
   #update() {
     const text = this.input.value.trim();
-    this.send.disabled = !text && !this.image;
+    this.send.disabled = this.fields.disabled || (!text && !this.image);
     if (this.autoGrow) {
       this.input.style.height = "auto";
       this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
@@ -90,7 +107,7 @@ export class Composer {
     const now = Date.now();
     if (now - this.typingSentAt > TYPING_REPEAT) {
       this.typingSentAt = now;
-      this.onTyping(this.peerId, true);
+      this.onTyping(this.conversationId, true);
     }
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => this.#stopTyping(), TYPING_IDLE);
@@ -99,7 +116,7 @@ export class Composer {
   #stopTyping() {
     clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    if (this.typingSentAt && this.peerId) this.onTyping(this.peerId, false);
+    if (this.typingSentAt && this.conversationId) this.onTyping(this.conversationId, false);
     this.typingSentAt = 0;
   }
 
@@ -137,11 +154,11 @@ export class Composer {
 
   #submit() {
     const text = this.input.value.trim();
-    if ((!text && !this.image) || !this.peerId) return;
+    if ((!text && !this.image) || !this.conversationId || this.fields.disabled) return;
     this.#stopTyping();
-    this.onSend(this.peerId, { text, image: this.image });
+    this.onSend(this.conversationId, { text, image: this.image });
     this.input.value = "";
-    this.drafts.delete(this.peerId);
+    this.drafts.delete(this.conversationId);
     this.#clearImage();
     this.input.focus();
   }

@@ -1,7 +1,16 @@
-// The open conversation: header, history with day separators, marks, scrolling and the
-// "new messages" pill. Messages are cloned from <template>s and filled with textContent.
+// The open conversation: header, history with day separators and system lines, sender names
+// and avatars in groups, marks and "Seen by", scrolling and the "new messages" pill. Messages
+// are cloned from <template>s and filled with textContent.
 
 import { $, cloneTemplate, reconcile, safeUrl, setAttr, setText } from "./dom.js";
+import {
+  conversationName,
+  firstName,
+  memberSummary,
+  seenByText,
+  systemText,
+  typingText,
+} from "./names.js";
 import { dayKey, formatDay, formatLastSeen, formatTime } from "./time.js";
 
 const GROUP_GAP = 5 * 60_000; // ms; closer messages from one sender share a bubble group
@@ -21,31 +30,25 @@ function messageKey(message) {
   return `${message.senderId}:${message.clientId || message._id}`;
 }
 
-function statusOf(message, mine) {
-  if (!mine) return "received";
-  if (message.status) return message.status;
-  if (message.readAt) return "read";
-  if (message.deliveredAt) return "delivered";
-  return "sent";
-}
-
 export class ConversationView {
-  constructor(store, { defaultAvatar, onLoadOlder, onRetry, onBack }) {
+  constructor(store, { defaultAvatar, avatarOf, onLoadOlder, onRetry, onBack, onDetails, onSeen }) {
     this.store = store;
     this.defaultAvatar = defaultAvatar;
+    this.avatarOf = avatarOf;
     this.onLoadOlder = onLoadOlder;
     this.nodes = new Map(); // message key -> <li>
     this.dayNodes = new Map(); // day key -> <li>
-    this.peerId = null;
+    this.conversationId = null;
     this.stick = true; // the reader is at the bottom: follow new messages
     this.unseen = 0;
 
     this.placeholder = $("#placeholder");
     this.pane = $("#pane");
-    this.avatar = $("#peer-avatar");
-    this.dot = $("#peer-dot");
-    this.name = $("#peer-name");
-    this.status = $("#peer-status");
+    this.avatar = $("#pane-avatar");
+    this.dot = $("#pane-dot");
+    this.title = $("#pane-title");
+    this.status = $("#pane-status");
+    this.detailsButton = $("#details-button");
     this.scroller = $("#messages");
     this.list = $("#message-list");
     this.history = $("#history-status");
@@ -58,12 +61,18 @@ export class ConversationView {
     this.lightboxOpen = $("#lightbox-open");
 
     $("#back-button").addEventListener("click", () => onBack());
+    this.detailsButton.addEventListener("click", () => onDetails(this.conversationId));
     this.pill.addEventListener("click", () => this.scrollToBottom(true));
     this.scroller.addEventListener("scroll", () => this.#onScroll(), { passive: true });
     this.list.addEventListener("click", (event) => {
       const retry = event.target.closest(".message__retry");
       if (retry) {
         onRetry(retry.closest(".message").dataset.clientId);
+        return;
+      }
+      const seen = event.target.closest(".message__seen");
+      if (seen) {
+        onSeen(this.conversationId, seen.closest(".message").dataset.messageId);
         return;
       }
       const image = event.target.closest(".bubble__image");
@@ -82,10 +91,14 @@ export class ConversationView {
     });
   }
 
-  /** Show this person's conversation (its messages may still be loading). */
-  open(peerId) {
-    if (this.peerId !== peerId) {
-      this.peerId = peerId;
+  get conversation() {
+    return this.conversationId ? this.store.conversations.get(this.conversationId) : null;
+  }
+
+  /** Show this conversation (its messages may still be loading). */
+  open(conversationId) {
+    if (this.conversationId !== conversationId) {
+      this.conversationId = conversationId;
       this.nodes.clear();
       this.dayNodes.clear();
       this.list.replaceChildren();
@@ -100,23 +113,38 @@ export class ConversationView {
   }
 
   close() {
-    this.peerId = null;
+    this.conversationId = null;
     this.pane.hidden = true;
     this.placeholder.hidden = false;
   }
 
   renderHeader() {
-    const user = this.peerId && this.store.users.get(this.peerId);
-    if (!user) return;
-    const online = this.store.online.has(user._id);
-    const typing = this.store.isTyping(user._id);
-    const src = safeUrl(user.profilePic) || this.defaultAvatar;
+    const conversation = this.conversation;
+    if (!conversation) return;
+    const { store } = this;
+    const group = conversation.isGroup;
+    const src = this.avatarOf(conversation);
     if (this.avatar.getAttribute("src") !== src) this.avatar.src = src;
+    setText(this.title, conversationName(store, conversation));
+    this.detailsButton.hidden = !group;
+    this.pane.classList.toggle("pane--group", group);
+
+    const typists = store.typingIn(conversation.id);
+    let status;
+    let online = false;
+    if (group) {
+      if (!conversation.active) status = "You're no longer a member";
+      else status = typingText(store, typists) || memberSummary(store, conversation);
+    } else {
+      const peer = store.users.get(conversation.peerId);
+      online = store.online.has(conversation.peerId);
+      if (typists.length) status = "typing…";
+      else status = online ? "Online" : formatLastSeen(peer && peer.lastSeen);
+    }
     this.dot.hidden = !online;
-    setText(this.name, user.fullName);
-    setText(this.status, typing ? "typing…" : online ? "Online" : formatLastSeen(user.lastSeen));
-    this.status.classList.toggle("pane__status--typing", typing);
-    this.status.classList.toggle("pane__status--online", online && !typing);
+    setText(this.status, status);
+    this.status.classList.toggle("pane__status--typing", typists.length > 0);
+    this.status.classList.toggle("pane__status--online", online && !typists.length);
   }
 
   /**
@@ -124,13 +152,13 @@ export class ConversationView {
    * reader is at the bottom (else the pill counts what arrived), "prepend" keeps the view still.
    */
   renderMessages({ mode = "bottom", newIncoming = 0, own = false } = {}) {
-    const conversation = this.peerId && this.store.conversations.get(this.peerId);
-    const user = this.peerId && this.store.users.get(this.peerId);
-    if (!conversation || !user) return;
+    const conversation = this.conversation;
+    if (!conversation) return;
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
 
     const nodes = [];
     const { messages } = conversation;
+    const seenOn = this.#seenMessage(conversation);
     let previousDay = null;
     messages.forEach((message, index) => {
       const day = dayKey(message.createdAt);
@@ -138,18 +166,23 @@ export class ConversationView {
         nodes.push(this.#dayNode(day, message.createdAt));
         previousDay = day;
       }
+      if (message.kind === "system") {
+        nodes.push(this.#systemNode(message));
+        return;
+      }
       const before = messages[index - 1];
       const after = messages[index + 1];
       const first = !before || !this.#sameGroup(before, message);
       const last = !after || !this.#sameGroup(message, after);
-      nodes.push(this.#messageNode(message, first, last));
+      nodes.push(this.#messageNode(conversation, message, first, last, message === seenOn));
     });
     reconcile(this.list, nodes);
     this.#forgetRemoved(messages);
 
+    const name = conversationName(this.store, conversation);
     this.empty.hidden = !(conversation.loaded && messages.length === 0);
-    setText(this.emptyTitle, `This is the start of your conversation with ${user.fullName}`);
-    this.#renderHistoryStatus(conversation, user);
+    setText(this.emptyTitle, `This is the start of your conversation with ${name}`);
+    this.#renderHistoryStatus(conversation, name);
 
     if (mode === "bottom" || own) this.scrollToBottom();
     else if (mode === "prepend") this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
@@ -163,7 +196,7 @@ export class ConversationView {
     }
     // A first page shorter than the window: fetch more so it can scroll at all.
     if (conversation.loaded && conversation.hasMore && !conversation.loadingOlder) {
-      if (this.scroller.scrollHeight <= this.scroller.clientHeight) this.onLoadOlder(this.peerId);
+      if (this.scroller.scrollHeight <= this.scroller.clientHeight) this.onLoadOlder(conversation.id);
     }
   }
 
@@ -189,22 +222,55 @@ export class ConversationView {
       this.unseen = 0;
       this.pill.hidden = true;
     }
-    if (scrollTop < NEAR_TOP && this.peerId) this.onLoadOlder(this.peerId);
+    if (scrollTop < NEAR_TOP && this.conversationId) this.onLoadOlder(this.conversationId);
   }
 
-  #renderHistoryStatus(conversation, user) {
+  #renderHistoryStatus(conversation, name) {
     let text = "";
     if (!conversation.loaded) text = "Loading messages…";
     else if (conversation.loadingOlder) text = "Loading earlier messages…";
-    else if (!conversation.hasMore && conversation.messages.length) {
-      text = `This is the beginning of your conversation with ${user.fullName}.`;
+    else if (!conversation.hasMore && conversation.messages.length && !conversation.isGroup) {
+      text = `This is the beginning of your conversation with ${name}.`;
     }
     setText(this.history, text);
   }
 
   #sameGroup(a, b) {
+    if (a.kind === "system" || b.kind === "system") return false;
     if (a.senderId !== b.senderId || dayKey(a.createdAt) !== dayKey(b.createdAt)) return false;
     return new Date(b.createdAt) - new Date(a.createdAt) < GROUP_GAP;
+  }
+
+  /** In a group, my newest message that someone has read carries "Seen by". */
+  #seenMessage(conversation) {
+    if (!conversation.isGroup) return null;
+    const mine = conversation.messages.findLast(
+      (m) => m._id && m.kind !== "system" && this.store.isMine(m),
+    );
+    if (!mine || !conversation.reachedBy(mine.seq, this.store.me._id).length) return null;
+    return mine;
+  }
+
+  #status(conversation, message) {
+    if (!this.store.isMine(message)) return "received";
+    if (message.status) return message.status;
+    const me = this.store.me._id;
+    if (conversation.isGroup) {
+      const others = conversation.activeMemberIds().filter((id) => id !== me);
+      if (!others.length || !message._id) return "sent";
+      const read = conversation.reachedBy(message.seq, me, "readSeq");
+      if (others.every((id) => read.includes(id))) return "read";
+      const delivered = conversation.reachedBy(message.seq, me, "deliveredSeq");
+      return others.every((id) => delivered.includes(id)) ? "delivered" : "sent";
+    }
+    const peer = conversation.members.get(conversation.peerId);
+    if (message.readAt || (peer && message._id && (peer.readSeq || 0) >= message.seq)) {
+      return "read";
+    }
+    if (message.deliveredAt || (peer && message._id && (peer.deliveredSeq || 0) >= message.seq)) {
+      return "delivered";
+    }
+    return "sent";
   }
 
   #dayNode(day, iso) {
@@ -223,19 +289,37 @@ export class ConversationView {
     for (const key of this.nodes.keys()) if (!keep.has(key)) this.nodes.delete(key);
   }
 
-  #messageNode(message, first, last) {
+  #systemNode(message) {
+    const key = messageKey(message);
+    let li = this.nodes.get(key);
+    if (!li) {
+      li = cloneTemplate("system-template");
+      this.nodes.set(key, li);
+    }
+    setAttr(li, "data-message-id", message._id || null);
+    setText(li.querySelector(".system__text"), systemText(this.store, message));
+    const time = li.querySelector(".system__time");
+    setText(time, formatTime(message.createdAt));
+    setAttr(time, "datetime", message.createdAt);
+    return li;
+  }
+
+  #messageNode(conversation, message, first, last, seen) {
     const key = messageKey(message);
     let li = this.nodes.get(key);
     if (!li) {
       li = cloneTemplate("message-template");
       this.nodes.set(key, li);
     }
-    const mine = this.store.isMine(message);
-    const status = statusOf(message, mine);
+    const { store } = this;
+    const mine = store.isMine(message);
+    const group = conversation.isGroup;
+    const status = this.#status(conversation, message);
     const src = safeUrl(message.image) || safeUrl(message.localImage);
     li.className = [
       "message",
       mine ? "message--out" : "message--in",
+      group && !mine ? "message--group" : "",
       first ? "message--first" : "",
       last ? "message--last" : "",
       status === "sending" || status === "queued" ? "message--pending" : "",
@@ -249,6 +333,26 @@ export class ConversationView {
     setAttr(li, "data-message-id", message._id || null);
     setAttr(li, "data-client-id", message.clientId || null);
 
+    // In a group: who wrote it (name over the first bubble, picture beside the last).
+    const sender = li.querySelector(".message__sender");
+    const showSender = group && !mine;
+    sender.hidden = !(showSender && first);
+    if (showSender) setText(sender, store.name(message.senderId));
+    // Created only where it shows: a direct conversation's messages hold no <img> of their own.
+    let avatar = li.querySelector(".message__avatar");
+    if (showSender && last) {
+      if (!avatar) {
+        avatar = document.createElement("img");
+        avatar.className = "avatar message__avatar";
+        avatar.alt = "";
+        avatar.width = avatar.height = 28;
+        sender.after(avatar);
+      }
+      const user = store.users.get(message.senderId);
+      const picture = safeUrl(user && user.profilePic) || this.defaultAvatar;
+      if (avatar.getAttribute("src") !== picture) avatar.src = picture;
+    } else if (avatar) avatar.remove();
+
     const imageButton = li.querySelector(".bubble__image");
     imageButton.hidden = !src;
     if (src) {
@@ -260,7 +364,7 @@ export class ConversationView {
         imageButton.append(img);
       }
       if (img.getAttribute("src") !== src) img.src = src;
-      img.alt = mine ? "Photo you sent" : "Photo";
+      img.alt = mine ? "Photo you sent" : `Photo from ${firstName(store.name(message.senderId))}`;
       setAttr(imageButton, "aria-label", "Open photo full size");
       imageButton.dataset.full = safeUrl(message.image) || "";
     }
@@ -281,6 +385,14 @@ export class ConversationView {
       setText(mark.querySelector(".mark__label"), label);
       setAttr(mark, "title", label);
       mark.className = `mark mark--${status}`;
+    }
+
+    const seenButton = li.querySelector(".message__seen");
+    seenButton.hidden = !seen;
+    if (seen) {
+      const text = seenByText(store, conversation.reachedBy(message.seq, store.me._id));
+      setText(seenButton.querySelector(".message__seen-text"), text);
+      setAttr(seenButton, "aria-label", `${text}. Show who read it and when`);
     }
 
     const failed = li.querySelector(".message__failed");

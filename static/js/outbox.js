@@ -12,7 +12,7 @@ const SOCKET_ANSWER_WITHIN = 10_000; // ms; then the same clientId goes over RES
 export class Outbox {
   constructor(store, { onChange, socket = null }) {
     this.store = store;
-    this.onChange = onChange; // (peerId, {own}) -> re-render
+    this.onChange = onChange; // (conversationId, {own}) -> re-render
     this.socket = socket;
     this.chain = Promise.resolve();
     this.waiting = []; // messages held until the connection is back, oldest first
@@ -58,7 +58,7 @@ export class Outbox {
       };
       this.answers.set(message.clientId, { resolve: done(resolve), reject: done(reject) });
       const sent = this.socket.send("sendMessage", {
-        to: message.receiverId,
+        conversationId: message.conversationId,
         text: message.text,
         clientId: message.clientId,
       });
@@ -76,18 +76,21 @@ export class Outbox {
         if (!error.isNetwork) throw error;
       }
     }
-    return api("POST", `/api/messages/send/${encodeURIComponent(message.receiverId)}`, {
+    const path = `/api/conversations/${encodeURIComponent(message.conversationId)}/messages`;
+    return api("POST", path, {
       text: message.text,
       image: message.localImage,
       clientId: message.clientId,
     });
   }
 
-  send(peerId, { text, image }) {
+  send(conversationId, { text, image }) {
+    const conversation = this.store.conversation(conversationId);
     const message = {
       clientId: newClientId(),
+      conversationId,
       senderId: this.store.me._id,
-      receiverId: peerId,
+      receiverId: conversation.isGroup ? null : conversation.peerId,
       text: text || "",
       image: null,
       localImage: image || null,
@@ -97,7 +100,7 @@ export class Outbox {
       status: navigator.onLine ? "sending" : "queued",
     };
     this.store.addLocal(message);
-    this.onChange(peerId, { own: true });
+    this.onChange(conversationId, { own: true });
     this.#enqueue(message);
   }
 
@@ -134,7 +137,7 @@ export class Outbox {
 
   #set(message, changes) {
     this.store.updateLocal(message, changes);
-    this.onChange(message.receiverId, {});
+    this.onChange(message.conversationId, {});
   }
 
   async #attempt(message) {
@@ -146,7 +149,7 @@ export class Outbox {
       const saved = await this.#deliver(message);
       this.retryAttempt = 0;
       this.store.applyMessage(saved);
-      this.onChange(message.receiverId, {});
+      this.onChange(message.conversationId, {});
     } catch (error) {
       if (error.status === 503) {
         // The server is busy, not refusing: keep it queued and try again when it says.

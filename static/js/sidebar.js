@@ -1,32 +1,35 @@
-// The list of people: avatar, online dot, last message, unread badge; search and "online only".
+// The list of conversations, direct and group: avatar, online dot, last message, unread badge;
+// search and "online only". Newest activity first.
 
 import { $, cloneTemplate, reconcile, safeUrl, setAttr, setText } from "./dom.js";
+import { conversationName, previewText, typingText } from "./names.js";
 import { formatListTime } from "./time.js";
 
 export class Sidebar {
-  constructor(store, { defaultAvatar, onSelect, onRetry }) {
+  constructor(store, { defaultAvatar, groupAvatar, onSelect, onRetry }) {
     this.store = store;
     this.defaultAvatar = defaultAvatar;
+    this.groupAvatar = groupAvatar;
     this.onSelect = onSelect;
-    this.items = new Map(); // userId -> <li>
-    this.list = $("#people");
-    this.search = $("#people-search");
+    this.items = new Map(); // conversationId -> <li>
+    this.list = $("#chat-list");
+    this.search = $("#chat-search");
     this.onlineOnly = $("#online-only");
     this.onlineCount = $("#online-count");
-    this.empty = $("#people-empty");
-    this.emptyTitle = $("#people-empty-title");
-    this.emptyText = $("#people-empty-text");
-    this.retry = $("#people-retry");
+    this.empty = $("#chats-empty");
+    this.emptyTitle = $("#chats-empty-title");
+    this.emptyText = $("#chats-empty-text");
+    this.retry = $("#chats-retry");
     this.error = null;
 
     this.search.addEventListener("input", () => this.render());
     this.onlineOnly.addEventListener("change", () => this.render());
     this.retry.addEventListener("click", () => onRetry());
     this.list.addEventListener("click", (event) => {
-      const item = event.target.closest(".person[data-user-id]");
-      if (item) this.onSelect(item.dataset.userId);
+      const item = event.target.closest(".chat-item[data-conversation-id]");
+      if (item) this.onSelect(item.dataset.conversationId);
     });
-    // Arrow keys walk the list; Tab leaves it (one stop instead of one per person).
+    // Arrow keys walk the list; Tab leaves it (one stop instead of one per conversation).
     this.list.addEventListener("keydown", (event) => this.#onKey(event));
   }
 
@@ -35,37 +38,49 @@ export class Sidebar {
     this.render();
   }
 
+  /** The picture of a conversation: the group's, or the other person's. */
+  avatarOf(conversation) {
+    if (conversation.isGroup) return safeUrl(conversation.picture) || this.groupAvatar;
+    const peer = this.store.users.get(conversation.peerId);
+    return safeUrl(peer && peer.profilePic) || this.defaultAvatar;
+  }
+
   render() {
     const { store } = this;
-    if (!store.usersLoaded && !this.error) return; // the skeleton stays until the first answer
+    if (!store.loaded && !this.error) return; // the skeleton stays until the first answer
     this.list.setAttribute("aria-busy", "false");
     const query = this.search.value.trim().toLocaleLowerCase();
     const onlineOnly = this.onlineOnly.checked;
     setText(this.onlineCount, `(${store.onlineCount()})`);
 
-    const visible = store.sortedUsers().filter((user) => {
-      if (onlineOnly && !store.online.has(user._id)) return false;
-      return !query || user.fullName.toLocaleLowerCase().includes(query);
+    const all = store.sorted();
+    const visible = all.filter((conversation) => {
+      if (onlineOnly && (conversation.isGroup || !store.online.has(conversation.peerId))) {
+        return false;
+      }
+      return !query || conversationName(store, conversation).toLocaleLowerCase().includes(query);
     });
-    const nodes = visible.map((user) => this.#item(user));
-    reconcile(this.list, nodes);
+    reconcile(
+      this.list,
+      visible.map((conversation) => this.#item(conversation)),
+    );
     for (const id of this.items.keys()) {
-      if (!store.users.has(id)) this.items.delete(id);
+      if (!store.conversations.has(id)) this.items.delete(id);
     }
     this.#rovingTabIndex();
-    this.#emptyState(visible.length, query, onlineOnly);
+    this.#emptyState(all.length, visible.length, query, onlineOnly);
   }
 
-  #emptyState(count, query, onlineOnly) {
+  #emptyState(total, count, query, onlineOnly) {
     const { store } = this;
-    if (this.error && !store.usersLoaded) {
-      this.#showEmpty("Couldn't load people", this.error, true);
-    } else if (store.users.size === 0) {
-      this.#showEmpty("No one here yet", "When other people sign up, they appear here.");
+    if (this.error && !store.loaded) {
+      this.#showEmpty("Couldn't load your chats", this.error, true);
+    } else if (total === 0) {
+      this.#showEmpty("No chats yet", "Start one with “New chat”, or make a group.");
     } else if (count === 0 && query) {
-      this.#showEmpty("No matches", `No one is called “${this.search.value.trim()}”.`);
+      this.#showEmpty("No matches", `No chat is called “${this.search.value.trim()}”.`);
     } else if (count === 0 && onlineOnly) {
-      this.#showEmpty("No one is online", "Turn off “Show online only” to see everyone.");
+      this.#showEmpty("No one is online", "Turn off “Show online only” to see every chat.");
     } else {
       this.empty.hidden = true;
     }
@@ -78,58 +93,66 @@ export class Sidebar {
     this.empty.hidden = false;
   }
 
-  #item(user) {
-    let li = this.items.get(user._id);
+  #item(conversation) {
+    let li = this.items.get(conversation.id);
     if (!li) {
-      li = cloneTemplate("person-template");
-      li.dataset.userId = user._id;
-      this.items.set(user._id, li);
+      li = cloneTemplate("chat-item-template");
+      li.dataset.conversationId = conversation.id;
+      this.items.set(conversation.id, li);
     }
     const { store } = this;
-    const online = store.online.has(user._id);
-    const typing = store.isTyping(user._id);
-    const last = store.lastMessageWith(user);
-    const unread = user.unreadCount || 0;
-    const button = li.querySelector(".person__button");
-    const img = li.querySelector(".person__avatar");
-    const src = safeUrl(user.profilePic) || this.defaultAvatar;
+    const group = conversation.isGroup;
+    const online = !group && store.online.has(conversation.peerId);
+    const typists = store.typingIn(conversation.id);
+    const typing = typists.length > 0;
+    const last = conversation.last && !conversation.last._id ? conversation.last : null;
+    const message = last || conversation.lastMessage;
+    const unread = conversation.unreadCount || 0;
+    const name = conversationName(store, conversation);
+
+    const button = li.querySelector(".chat-item__button");
+    const img = li.querySelector(".chat-item__avatar");
+    const src = this.avatarOf(conversation);
     if (img.getAttribute("src") !== src) img.src = src;
     li.querySelector(".dot").hidden = !online;
-    setText(li.querySelector(".person__name"), user.fullName);
-    const time = li.querySelector(".person__time");
-    setText(time, last ? formatListTime(last.createdAt) : "");
-    setAttr(time, "datetime", last ? last.createdAt : null);
+    setText(li.querySelector(".chat-item__name"), name);
+    setAttr(li.querySelector(".chat-item__group"), "hidden", !group); // an <svg>: no .hidden
+    const time = li.querySelector(".chat-item__time");
+    const when = message ? message.createdAt : null;
+    setText(time, when ? formatListTime(when) : "");
+    setAttr(time, "datetime", when);
 
     let preview;
-    const photoOnly = Boolean(last && !last.text && (last.image || last.localImage));
-    if (typing) preview = "typing…";
-    else if (!last) preview = online ? "Online" : "No messages yet";
-    else {
-      const body = last.text || (photoOnly ? "Photo" : "");
-      preview = store.isMine(last) ? `You: ${body}` : body;
-    }
-    const previewEl = li.querySelector(".person__preview");
+    const photoOnly = Boolean(
+      message && message.kind !== "system" && !message.text && (message.image || message.localImage),
+    );
+    if (typing) preview = group ? typingText(store, typists) : "typing…";
+    else if (message) preview = previewText(store, conversation, message);
+    else if (group) preview = "No messages yet";
+    else preview = online ? "Online" : "No messages yet";
+    const previewEl = li.querySelector(".chat-item__preview");
     setText(previewEl, preview);
     previewEl.classList.toggle("photo-label", photoOnly && !typing);
 
     const badge = li.querySelector(".badge");
     badge.hidden = unread === 0;
     setText(badge, unread > 99 ? "99+" : String(unread));
-    li.classList.toggle("person--unread", unread > 0);
-    li.classList.toggle("person--typing", typing);
-    setAttr(button, "aria-current", user._id === store.activeId ? "true" : null);
+    li.classList.toggle("chat-item--unread", unread > 0);
+    li.classList.toggle("chat-item--typing", typing);
+    li.classList.toggle("chat-item--left", !conversation.active);
+    setAttr(button, "aria-current", conversation.id === store.activeId ? "true" : null);
 
     // One sentence for screen readers instead of the parts read one by one.
-    const parts = [user.fullName, online ? "online" : null];
+    const parts = [name, group ? "group" : null, online ? "online" : null];
+    if (!conversation.active) parts.push("you're no longer a member");
     if (unread) parts.push(`${unread} unread ${unread === 1 ? "message" : "messages"}`);
-    if (typing) parts.push("typing");
-    else if (last) parts.push(preview);
+    if (typing || message) parts.push(preview);
     setAttr(button, "aria-label", parts.filter(Boolean).join(", "));
     return li;
   }
 
   #buttons() {
-    return [...this.list.querySelectorAll(".person__button")];
+    return [...this.list.querySelectorAll(".chat-item__button")];
   }
 
   #rovingTabIndex() {
@@ -139,6 +162,13 @@ export class Sidebar {
       buttons.find((b) => b.getAttribute("aria-current") === "true") ||
       buttons[0];
     for (const button of buttons) button.tabIndex = button === current ? 0 : -1;
+  }
+
+  /** Put the keyboard on the open conversation's row (or the first). */
+  focus() {
+    const buttons = this.#buttons();
+    const target = buttons.find((b) => b.tabIndex === 0) || buttons[0];
+    if (target) target.focus();
   }
 
   #onKey(event) {

@@ -1,73 +1,158 @@
-// What the chat page knows: people, presence, typing and the conversations loaded so far.
-// No DOM here; the views read this and re-render.
+// What the chat page knows: conversations (direct and group) keyed by conversation id, the
+// people met in them, presence and typing. No DOM here; the views read this and re-render.
 
 import { compareIds } from "./ids.js";
 
 const TYPING_EXPIRES = 6_000; // ms; the server's typing event also expires by itself
 
-/** Newest first by last message, then people never talked to, by name. */
+/** Newest activity first, then by name. */
 function byRecent(a, b) {
-  const x = a.lastActivity || "";
-  const y = b.lastActivity || "";
+  const x = a.activityAt || "";
+  const y = b.activityAt || "";
   if (x !== y) return x < y ? 1 : -1;
-  return a.fullName.localeCompare(b.fullName);
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Order of a conversation's messages: by seq (ids may not follow writes across processes). */
+function byPlace(a, b) {
+  if (a._id && b._id) {
+    if (a.seq !== undefined && b.seq !== undefined && a.seq !== b.seq) return a.seq - b.seq;
+    return compareIds(a._id, b._id);
+  }
+  return a._id ? -1 : b._id ? 1 : 0; // stable: unsent keep their order, after the stored ones
 }
 
 export class Conversation {
-  constructor(peerId) {
-    this.peerId = peerId;
-    this.messages = []; // oldest first; unsent ones (no _id yet) at the end
+  constructor(id) {
+    this.id = id;
+    this.kind = "direct";
+    this.title = "";
+    this.picture = null;
+    this.createdBy = null;
+    this.createdAt = "";
+    this.peerId = null; // the other person of a direct conversation
+    this.memberCount = 0;
+    this.role = "member"; // mine
+    this.active = true; // false once I left or was removed: read-only
+    this.lastSeq = 0;
+    this.lastMessage = null;
+    this.activityAt = "";
+    this.unreadCount = 0;
+    this.readSeq = 0; // how far I have told the server I read
+    this.members = new Map(); // userId -> member (role, leftAt, readSeq, deliveredSeq, ...)
+    this.detailLoaded = false; // members come from GET /api/conversations/<id>
+    this.detailStale = true;
+
+    this.messages = []; // by seq; unsent ones (no _id yet) at the end
     this.loaded = false; // the newest page has been fetched
     this.hasMore = true; // older pages may exist
     this.loadingOlder = false;
-    // The newest id up to which we surely hold every message ("" for an empty conversation,
-    // null until loaded). Only a REST page or an unbroken chain of `prevId`s moves it, never
-    // a live frame on its own: a frame whose `prevId` doesn't link to it means something was
-    // lost in between (docs/REALTIME.md, "Gaps").
+    // The newest message up to which we surely hold everything: its id (the `after=` cursor;
+    // "" for a conversation that was empty, null until loaded) and its seq. Only a REST page or
+    // an unbroken run of seqs moves it, never a live frame on its own: a frame that doesn't
+    // follow it means something was lost in between (docs/REALTIME.md, "Gaps").
     this.syncedUpTo = null;
+    this.syncedSeq = 0;
     this.gap = false; // we may be missing messages after syncedUpTo: catch up before trusting it
   }
 
-  /** A REST page confirmed everything up to `id` (null/"": the conversation is empty). */
-  confirm(id) {
-    if (id && this.syncedUpTo && compareIds(id, this.syncedUpTo) <= 0) return;
-    this.syncedUpTo = id || this.syncedUpTo || "";
+  get isGroup() {
+    return this.kind === "group";
+  }
+
+  /** Take the server's shape (sidebar row, detail, conversationCreated). */
+  update(shape, me) {
+    this.kind = shape.kind || this.kind;
+    this.title = shape.title || "";
+    this.picture = shape.picture || null;
+    this.createdBy = shape.createdBy || null;
+    this.createdAt = shape.createdAt || this.createdAt;
+    if (shape.role) this.role = shape.role;
+    if (typeof shape.active === "boolean") this.active = shape.active;
+    if (shape.peer) this.peerId = shape.peer._id;
+    if (typeof shape.memberCount === "number") this.memberCount = shape.memberCount;
+    if (Array.isArray(shape.members)) {
+      this.members = new Map(shape.members.map((m) => [m.userId, { ...m }]));
+      this.memberCount = this.activeMemberIds().length;
+      this.detailLoaded = true;
+      this.detailStale = false;
+      if (!this.peerId && this.kind === "direct") {
+        this.peerId = shape.members.map((m) => m.userId).find((id) => id !== me) || null;
+      }
+      const mine = this.members.get(me);
+      if (mine) {
+        this.role = mine.role;
+        this.active = !mine.leftAt;
+        this.readSeq = Math.max(this.readSeq, mine.readSeq || 0);
+      }
+    }
+    if (typeof shape.lastSeq === "number") {
+      if (shape.lastSeq >= this.lastSeq) {
+        // The server knows at least as much as we do: its counts are the truth.
+        this.lastSeq = shape.lastSeq;
+        this.lastMessage = shape.lastMessage || null;
+        this.unreadCount = shape.unreadCount || 0;
+        this.activityAt = shape.lastActivityAt || this.activityAt;
+        const unread = this.unreadCount;
+        this.readSeq = Math.max(this.readSeq, unread ? this.lastSeq - unread : this.lastSeq);
+        // We read it all here a moment ago: an answer computed before our read arrived is stale.
+        if (this.readSeq >= this.lastSeq) this.unreadCount = 0;
+      } else {
+        // Messages arrived live after the server answered: keep them, count them on top.
+        const fresh = this.messages.filter((m) => m._id && m.seq > shape.lastSeq && m.senderId !== me);
+        this.unreadCount = (shape.unreadCount || 0) + fresh.length;
+      }
+    }
+    if (!this.activityAt) this.activityAt = shape.lastActivityAt || shape.createdAt || "";
+  }
+
+  activeMemberIds() {
+    return [...this.members.values()].filter((m) => !m.leftAt).map((m) => m.userId);
+  }
+
+  /** A REST page confirmed everything up to this message (null: the conversation is empty). */
+  confirm(message) {
+    if (!message) {
+      if (this.syncedUpTo === null) this.syncedUpTo = "";
+      this.link();
+      return;
+    }
+    if (this.syncedUpTo && message.seq <= this.syncedSeq) return;
+    this.syncedUpTo = message._id;
+    this.syncedSeq = message.seq;
     this.link();
   }
 
   /**
-   * Follow the `prevId` chain of the messages we hold from syncedUpTo. Returns true when we hold
-   * a message that doesn't link to it, i.e. something before that message is missing.
+   * Follow the seqs of the messages we hold from syncedUpTo. Returns true when we hold a
+   * message that doesn't follow it, i.e. something before that message is missing.
    */
   link() {
     if (this.syncedUpTo === null) return false;
-    const newer = [];
-    for (let i = this.messages.length - 1; i >= 0; i -= 1) {
-      const message = this.messages[i];
-      if (!message._id) continue;
-      if (this.syncedUpTo !== "" && compareIds(message._id, this.syncedUpTo) <= 0) break;
-      newer.push(message);
-    }
-    newer.reverse();
+    const newer = this.messages.filter((m) => m._id && m.seq > this.syncedSeq);
     let linked = 0;
     for (const message of newer) {
-      if (message.prevId === undefined || (message.prevId || "") !== this.syncedUpTo) break;
+      const follows =
+        message.seq === this.syncedSeq + 1 ||
+        (message.prevId !== undefined && (message.prevId || "") === this.syncedUpTo);
+      if (!follows) break;
       this.syncedUpTo = message._id;
+      this.syncedSeq = message.seq;
       linked += 1;
     }
     return linked < newer.length;
   }
 
-  get lastServerId() {
-    for (let i = this.messages.length - 1; i >= 0; i -= 1) {
-      if (this.messages[i]._id) return this.messages[i]._id;
-    }
-    return null;
-  }
-
   get oldestServerId() {
     const first = this.messages.find((m) => m._id);
     return first ? first._id : null;
+  }
+
+  get newestServer() {
+    for (let i = this.messages.length - 1; i >= 0; i -= 1) {
+      if (this.messages[i]._id) return this.messages[i];
+    }
+    return null;
   }
 
   get last() {
@@ -90,7 +175,7 @@ export class Conversation {
     );
     if (index < 0) {
       this.messages.push(message);
-      this.#sort();
+      this.messages.sort(byPlace);
       return true;
     }
     const old = this.messages[index];
@@ -103,90 +188,122 @@ export class Conversation {
       delete merged.error;
     }
     this.messages[index] = merged;
-    this.#sort();
+    this.messages.sort(byPlace);
     return false;
   }
 
-  #sort() {
-    this.messages.sort((a, b) => {
-      if (a._id && b._id) return compareIds(a._id, b._id);
-      return a._id ? -1 : b._id ? 1 : 0; // stable: unsent keep their order
-    });
+  /** Members other than `me` whose `kind` cursor ("readSeq"/"deliveredSeq") reached `seq`. */
+  reachedBy(seq, me, cursor = "readSeq") {
+    const ids = [];
+    for (const member of this.members.values()) {
+      if (member.userId !== me && (member[cursor] || 0) >= seq) ids.push(member.userId);
+    }
+    return ids;
   }
 }
 
 export class Store {
   constructor(me) {
     this.me = me;
-    this.users = new Map();
+    this.users = new Map([[me._id, me]]); // everyone met: peers, members, the people list
     this.online = new Set();
-    this.typing = new Map(); // userId -> expiry timer
+    this.typing = new Map(); // "conversationId userId" -> expiry timer
     this.conversations = new Map();
     this.activeId = null;
-    this.usersLoaded = false;
+    this.loaded = false; // the first sidebar answer came
+    this.people = null; // GET /api/messages/users once asked for (new chat, new group)
   }
 
   isMine(message) {
     return message.senderId === this.me._id;
   }
 
-  peerOf(message) {
-    return this.isMine(message) ? message.receiverId : message.senderId;
-  }
-
-  conversation(peerId) {
-    let conversation = this.conversations.get(peerId);
+  conversation(id) {
+    let conversation = this.conversations.get(id);
     if (!conversation) {
-      conversation = new Conversation(peerId);
-      this.conversations.set(peerId, conversation);
+      conversation = new Conversation(id);
+      this.conversations.set(id, conversation);
     }
     return conversation;
   }
 
-  /** Replace the people list with the server's (it is the truth after any disconnect). */
-  setUsers(list) {
-    const next = new Map();
-    for (const user of list) {
-      if (user._id === this.me._id) continue;
-      next.set(user._id, { ...user, unreadCount: user.unreadCount || 0 });
+  /** A user shape from anywhere (peer, member, people list): remember the newest. */
+  rememberUser(user) {
+    if (!user || !user._id) return;
+    const known = this.users.get(user._id);
+    this.users.set(user._id, known ? { ...known, ...user } : { ...user });
+  }
+
+  name(userId, { you = false } = {}) {
+    if (userId === this.me._id) return you ? "You" : this.me.fullName;
+    const user = this.users.get(userId);
+    return user ? user.fullName : "Someone";
+  }
+
+  /** Merge a conversation shape from the API or an event; returns the conversation. */
+  upsertConversation(shape) {
+    const conversation = this.conversation(shape._id);
+    if (shape.peer) this.rememberUser(shape.peer);
+    for (const member of shape.members || []) this.rememberUser(member.user);
+    conversation.update(shape, this.me._id);
+    return conversation;
+  }
+
+  /** The sidebar from the server: the truth after any disconnect. Returns conversations whose
+   * history we hold but that have moved on since (to catch up). */
+  setConversations(list) {
+    const seen = new Set();
+    const behind = [];
+    for (const shape of list) {
+      seen.add(shape._id);
+      const conversation = this.upsertConversation(shape);
+      if (conversation.loaded && conversation.lastSeq > conversation.syncedSeq) {
+        conversation.gap = true;
+        behind.push(conversation);
+      }
+      if (conversation.loaded || conversation.detailLoaded) conversation.detailStale = true;
     }
-    this.users = next;
-    this.usersLoaded = true;
-    for (const user of this.users.values()) this.#touch(user);
+    for (const id of [...this.conversations.keys()]) {
+      if (!seen.has(id) && id !== this.activeId) this.conversations.delete(id);
+    }
+    this.loaded = true;
+    return behind;
   }
 
-  /** The newest message with this person: a pending send beats the last saved one. */
-  lastMessageWith(user) {
-    const conversation = this.conversations.get(user._id);
-    const local = conversation ? conversation.last : null;
-    const saved = user.lastMessage || null;
-    if (!local) return saved;
-    if (!saved || !local._id) return local;
-    return compareIds(local._id, saved._id) >= 0 ? local : saved;
+  /** Conversations for the sidebar: an empty direct one someone else opened isn't news. */
+  sorted() {
+    return [...this.conversations.values()]
+      .filter(
+        (c) =>
+          c.kind === "group" ||
+          c.lastMessage ||
+          c.messages.length ||
+          c.createdBy === this.me._id ||
+          c.id === this.activeId,
+      )
+      .sort(byRecent);
   }
 
-  #touch(user) {
-    const last = this.lastMessageWith(user);
-    user.lastActivity = last ? last.createdAt : "";
-  }
-
-  sortedUsers() {
-    return [...this.users.values()].sort(byRecent);
+  directWith(userId) {
+    for (const conversation of this.conversations.values()) {
+      if (conversation.kind === "direct" && conversation.peerId === userId) return conversation;
+    }
+    return null;
   }
 
   onlineCount() {
     let count = 0;
-    for (const id of this.users.keys()) if (this.online.has(id)) count += 1;
+    for (const id of this.online) if (id !== this.me._id && this.users.has(id)) count += 1;
     return count;
   }
 
   totalUnread() {
     let total = 0;
-    for (const user of this.users.values()) total += user.unreadCount || 0;
+    for (const conversation of this.conversations.values()) total += conversation.unreadCount;
     return total;
   }
 
-  /** Presence from the server; people who just left get "last seen now". Returns unknown ids. */
+  /** Presence from the server; people who just left get "last seen now". */
   setOnline(ids) {
     const next = new Set(ids.map(String));
     const now = new Date().toISOString();
@@ -199,47 +316,50 @@ export class Store {
       if (user) user.lastSeen = null;
     }
     this.online = next;
-    return [...next].filter((id) => id !== this.me._id && !this.users.has(id));
   }
 
-  /** Someone we share a conversation with came online (true) or left; false if unknown. */
+  /** Someone we share a conversation with came online (true) or left. */
   setPresence(userId, online, lastSeen = null) {
     const id = String(userId);
     if (online) this.online.add(id);
     else this.online.delete(id);
     const user = this.users.get(id);
-    if (!user) return false;
-    user.lastSeen = online ? null : lastSeen || new Date().toISOString();
-    return true;
+    if (user) user.lastSeen = online ? null : lastSeen || new Date().toISOString();
   }
 
-  setTyping(userId, isTyping, onExpire) {
-    clearTimeout(this.typing.get(userId));
-    this.typing.delete(userId);
+  setTyping(conversationId, userId, isTyping, onExpire) {
+    const key = `${conversationId} ${userId}`;
+    clearTimeout(this.typing.get(key));
+    this.typing.delete(key);
     if (!isTyping) return;
     this.typing.set(
-      userId,
+      key,
       setTimeout(() => {
-        this.typing.delete(userId);
+        this.typing.delete(key);
         onExpire();
       }, TYPING_EXPIRES),
     );
   }
 
-  isTyping(userId) {
-    return this.typing.has(userId);
+  /** Who is typing in this conversation (user ids, in the order they started). */
+  typingIn(conversationId) {
+    const ids = [];
+    for (const key of this.typing.keys()) {
+      const [cid, uid] = key.split(" ");
+      if (cid === conversationId) ids.push(uid);
+    }
+    return ids;
   }
 
   /** Our own message before the server has it. */
   addLocal(message) {
-    const peerId = message.receiverId;
-    this.conversation(peerId).upsert(message);
-    const user = this.users.get(peerId);
-    if (user) this.#touch(user);
+    const conversation = this.conversation(message.conversationId);
+    conversation.upsert(message);
+    conversation.activityAt = message.createdAt;
   }
 
   updateLocal(message, changes) {
-    const conversation = this.conversation(message.receiverId);
+    const conversation = this.conversation(message.conversationId);
     const index = conversation.find((m) => m.clientId === message.clientId && this.isMine(m));
     if (index >= 0 && !conversation.messages[index]._id) {
       Object.assign(conversation.messages[index], changes);
@@ -248,61 +368,71 @@ export class Store {
 
   /**
    * A saved message from the API or the socket (maybe seen before).
-   * Returns {peerId, incoming, added, newest, known}: `added` when the open conversation did not
-   * have it, `newest` when it is the latest with that person (counted once as unread).
+   * Returns {conversation, incoming, added, newest, known, sidebarGap}: `added` when we did not
+   * hold it, `newest` when it is the conversation's latest (counted once as unread), `known`
+   * false for a conversation the sidebar doesn't have yet, `sidebarGap` when the sidebar's
+   * last message isn't its predecessor (the counts are stale).
    */
   applyMessage(message) {
     const incoming = !this.isMine(message);
-    const peerId = this.peerOf(message);
-    const addedHere = this.conversation(peerId).upsert(message);
-    const user = this.users.get(peerId);
-    if (!user) return { peerId, incoming, added: addedHere, newest: addedHere, known: false };
-    const previous = user.lastMessage;
-    const newer = !previous || compareIds(message._id, previous._id) > 0;
-    // The sidebar's last message should be this one's predecessor; if not, its counts are stale.
-    const sidebarGap =
-      newer && message.prevId !== undefined && (message.prevId || null) !== (previous ? previous._id : null);
-    if (newer) user.lastMessage = message;
-    else if (previous._id === message._id) user.lastMessage = { ...previous, ...message };
-    if (incoming && newer) user.unreadCount = (user.unreadCount || 0) + 1;
-    this.#touch(user);
-    return { peerId, incoming, added: addedHere, newest: newer, known: true, sidebarGap };
+    const conversation = this.conversations.get(message.conversationId);
+    if (!conversation) return { conversation: null, incoming, added: false, known: false };
+    const added = conversation.upsert(message);
+    const newer = message.seq > conversation.lastSeq;
+    const follows = message.seq === conversation.lastSeq + 1;
+    const sidebarGap = newer && this.loaded && !follows;
+    if (newer) {
+      conversation.lastSeq = message.seq;
+      conversation.lastMessage = message;
+      conversation.activityAt = message.createdAt;
+      if (incoming) conversation.unreadCount += 1;
+      // My own message right after what I had read is no news; after a gap, what's in the gap
+      // may be (it is counted when the sidebar comes).
+      else if (!conversation.unreadCount && follows && conversation.readSeq >= message.seq - 1) {
+        conversation.readSeq = message.seq;
+      }
+    } else if (conversation.lastMessage && conversation.lastMessage._id === message._id) {
+      conversation.lastMessage = { ...conversation.lastMessage, ...message };
+    }
+    return { conversation, incoming, added, newest: newer, known: true, sidebarGap };
   }
 
   /**
-   * Mark what this person sent us as read, locally. Returns the id to report to the server
-   * (the newest message from them) or null when there is nothing unread.
+   * Mark the conversation read, locally. Returns the id to report to the server (its newest
+   * message) or null when there is nothing new to report.
    */
-  markRead(peerId) {
-    const conversation = this.conversations.get(peerId);
-    const user = this.users.get(peerId);
-    if (!conversation) return null;
-    const now = new Date().toISOString();
-    let upTo = null;
-    let unread = Boolean(user && user.unreadCount);
-    for (const message of conversation.messages) {
-      if (message.senderId !== peerId || !message._id) continue;
-      upTo = message._id;
-      if (!message.readAt) {
-        message.readAt = now;
-        unread = true;
-      }
-    }
-    if (user) user.unreadCount = 0;
-    return unread ? upTo : null;
+  markRead(conversationId) {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation || !conversation.active) return null;
+    const newest = conversation.newestServer;
+    const unread = conversation.unreadCount > 0;
+    conversation.unreadCount = 0;
+    if (!newest || (!unread && newest.seq <= conversation.readSeq)) return null;
+    conversation.readSeq = Math.max(conversation.readSeq, newest.seq);
+    return newest._id;
   }
 
-  /** Receipts for our messages to `peerId`: field is "deliveredAt" or "readAt". */
-  markOutgoing(peerId, upTo, at, field) {
-    const stamp = (message) => {
-      if (!message || !message._id || !this.isMine(message) || message.receiverId !== peerId) return;
-      if (compareIds(message._id, upTo) > 0) return;
-      if (!message[field]) message[field] = at;
-      if (field === "readAt" && !message.deliveredAt) message.deliveredAt = at;
-    };
-    const conversation = this.conversations.get(peerId);
-    if (conversation) conversation.messages.forEach(stamp);
-    const user = this.users.get(peerId);
-    if (user) stamp(user.lastMessage);
+  /** Someone's delivered/read cursor moved (`messagesDelivered`, `messagesRead`, `cursorMoved`). */
+  moveCursor({ conversationId, userId, kind, seq, at }) {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation || typeof seq !== "number") return null;
+    const fields = kind === "read" ? ["read", "delivered"] : ["delivered"];
+    let member = conversation.members.get(userId);
+    if (!member) {
+      member = { userId, role: "member", readSeq: 0, deliveredSeq: 0 };
+      conversation.members.set(userId, member);
+    }
+    for (const field of fields) {
+      if ((member[`${field}Seq`] || 0) < seq) {
+        member[`${field}Seq`] = seq;
+        member[`${field}At`] = at;
+      }
+    }
+    if (userId === this.me._id && kind === "read") {
+      // Another tab of mine read it.
+      conversation.readSeq = Math.max(conversation.readSeq, seq);
+      if (seq >= conversation.lastSeq) conversation.unreadCount = 0;
+    }
+    return conversation;
   }
 }

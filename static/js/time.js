@@ -60,3 +60,8 @@ export function formatLastSeen(iso) {
   if (ago === 1) return `Last seen yesterday at ${clock.format(date)}`;
   return `Last seen ${formatDay(iso)}`;
 }
+
+/** "Today at 10:42 AM", "Yesterday at 9:05 PM", "March 3 at 8:00 AM". */
+export function formatMoment(iso) {
+  return iso ? `${formatDay(iso)} at ${formatTime(iso)}` : "";
+}

@@ -121,7 +121,7 @@ class Person:
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign up").click()
         expect(page).to_have_url(self.base_url + "/")
-        expect(page.locator("#people")).to_have_attribute("aria-busy", "false")
+        expect(page.locator("#chat-list")).to_have_attribute("aria-busy", "false")
 
     def new_tab(self) -> Page:
         page = self.context.new_page()
@@ -129,19 +129,46 @@ class Person:
         return page
 
     # The chat page, in words a person would use.
-    def person(self, name: str, page: Page | None = None) -> Locator:
-        return (page or self.page).locator(".person", has_text=name)
+    def row(self, name: str, page: Page | None = None) -> Locator:
+        """The sidebar's row of the chat called `name` (a person's or a group's)."""
+        page = page or self.page
+        title = page.locator(".chat-item__name", has_text=re.compile(f"^{re.escape(name)}$"))
+        return page.locator(".chat-item").filter(has=title)
 
     def open_chat(self, name: str, page: Page | None = None) -> None:
+        """Open the chat with `name` from the sidebar, or start it with "New chat"."""
         page = page or self.page
-        expect(page.locator("#people")).to_have_attribute("aria-busy", "false")
-        if not self.person(name, page).count():
-            # Someone who signed up after this page loaded is listed on the next load, like
-            # a person refreshing: sign-ups are not announced live to everyone.
-            page.reload()
-            expect(page.locator("#people")).to_have_attribute("aria-busy", "false")
-        self.person(name, page).get_by_role("button").click()
-        expect(page.locator("#peer-name")).to_have_text(name)
+        expect(page.locator("#chat-list")).to_have_attribute("aria-busy", "false")
+        if self.row(name, page).count():
+            self.row(name, page).get_by_role("button").click()
+        else:
+            page.get_by_role("button", name="New chat").click()
+            dialog = page.get_by_role("dialog", name="New chat")
+            dialog.get_by_role("searchbox", name="Search people").fill(name)
+            dialog.get_by_role("button", name=name).click()
+        expect(page.locator("#pane-title")).to_have_text(name)
+
+    def create_group(self, title: str, members: list[str], page: Page | None = None) -> None:
+        """Make a group with "New group": a name, then each person searched and ticked."""
+        page = page or self.page
+        page.get_by_role("button", name="New group").click()
+        dialog = page.get_by_role("dialog", name="New group")
+        dialog.get_by_label("Group name").fill(title)
+        search = dialog.get_by_role("searchbox", name="Search people to add")
+        for name in members:
+            search.fill(name)
+            dialog.get_by_role("checkbox", name=name).check()
+        dialog.get_by_role("button", name="Create group").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#pane-title")).to_have_text(title)
+
+    def details(self, page: Page | None = None) -> Locator:
+        """Open the group's details panel."""
+        page = page or self.page
+        page.get_by_role("button", name="Group details").click()
+        dialog = page.get_by_role("dialog", name="Group details")
+        expect(dialog).to_be_visible()
+        return dialog
 
     def send(self, text: str, page: Page | None = None) -> None:
         page = page or self.page

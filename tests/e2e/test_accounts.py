@@ -58,6 +58,8 @@ def test_profile_picture_uploads_with_preview_progress_and_name_saves(people, bi
     alice, bob = people("Alice Martin"), people("Bob Okafor")
     alice.signup()
     bob.signup()
+    alice.open_chat("Bob Okafor")
+    alice.send("Hello Bob")  # so Alice is in Bob's chats, where her picture shows
     page = alice.page
     page.get_by_role("link", name="Profile").click()
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
@@ -100,8 +102,10 @@ def test_profile_picture_uploads_with_preview_progress_and_name_saves(people, bi
     page.reload()
     expect(page.get_by_label("Full name")).to_have_value("Alice M. Martin")
     bob.page.reload()
-    row = bob.person("Alice M. Martin")
-    expect(row.locator(".person__avatar")).to_have_attribute("src", re.compile(r"/media/avatars/"))
+    row = bob.row("Alice M. Martin")
+    expect(row.locator(".chat-item__avatar")).to_have_attribute(
+        "src", re.compile(r"/media/avatars/")
+    )
 
 
 def test_theme_previews_live_saves_and_applies_before_first_paint(people):

@@ -17,15 +17,15 @@ def test_two_people_see_each_other_online_and_exchange_text(people):
     alice.signup()
     bob.signup()
     alice.page.reload()  # Bob signed up after Alice's page loaded
-    expect(alice.person("Bob Okafor").locator(".dot")).to_be_hidden()
+    expect(alice.row("Bob Okafor").locator(".dot")).to_be_hidden()
 
     alice.open_chat("Bob Okafor")
     alice.send("Hi Bob! Lunch at noon?")
-    expect(bob.person("Alice Martin")).to_contain_text("Hi Bob! Lunch at noon?")
-    expect(alice.person("Bob Okafor").locator(".dot")).to_be_visible()
-    expect(bob.person("Alice Martin").locator(".dot")).to_be_visible()
+    expect(bob.row("Alice Martin")).to_contain_text("Hi Bob! Lunch at noon?")
+    expect(alice.row("Bob Okafor").locator(".dot")).to_be_visible()
+    expect(bob.row("Alice Martin").locator(".dot")).to_be_visible()
     expect(alice.page.locator("#online-count")).to_have_text("(1)")
-    expect(alice.page.locator("#peer-status")).to_have_text("Online")
+    expect(alice.page.locator("#pane-status")).to_have_text("Online")
 
     bob.open_chat("Alice Martin")
     expect(bob.bubble("Hi Bob! Lunch at noon?")).to_have_class(re.compile("message--in"))
@@ -41,8 +41,8 @@ def test_two_people_see_each_other_online_and_exchange_text(people):
 
     # Bob goes away: Alice sees him offline, with a "last seen".
     bob.context.close()
-    expect(alice.person("Bob Okafor").locator(".dot")).to_be_hidden()
-    expect(alice.page.locator("#peer-status")).to_contain_text("Last seen")
+    expect(alice.row("Bob Okafor").locator(".dot")).to_be_hidden()
+    expect(alice.page.locator("#pane-status")).to_contain_text("Last seen")
 
 
 def test_composer_enter_sends_shift_enter_breaks_and_empty_cannot_send(people):
@@ -74,21 +74,21 @@ def test_typing_is_shown_and_cleared(people):
     alice.open_chat("Bob Okafor")
     alice.send("Are you there?")  # now they share a conversation: presence between them
     bob.open_chat("Alice Martin")
-    expect(alice.page.locator("#peer-status")).to_have_text("Online")
+    expect(alice.page.locator("#pane-status")).to_have_text("Online")
 
     bob.page.get_by_role("textbox", name="Message").press_sequentially("I'm wri")
-    expect(alice.page.locator("#peer-status")).to_have_text("typing…")
-    expect(alice.person("Bob Okafor")).to_contain_text("typing…")
+    expect(alice.page.locator("#pane-status")).to_have_text("typing…")
+    expect(alice.row("Bob Okafor")).to_contain_text("typing…")
     alice.screenshot("typing")
 
     bob.page.get_by_role("textbox", name="Message").fill("")
-    expect(alice.page.locator("#peer-status")).to_have_text("Online")
+    expect(alice.page.locator("#pane-status")).to_have_text("Online")
 
     bob.page.get_by_role("textbox", name="Message").press_sequentially("Done!")
-    expect(alice.page.locator("#peer-status")).to_have_text("typing…")
+    expect(alice.page.locator("#pane-status")).to_have_text("typing…")
     bob.page.get_by_role("textbox", name="Message").press("Enter")
     expect(alice.bubble("Done!")).to_be_visible()
-    expect(alice.page.locator("#peer-status")).to_have_text("Online")
+    expect(alice.page.locator("#pane-status")).to_have_text("Online")
 
 
 def test_marks_go_from_sent_to_delivered_to_read(people):
@@ -106,12 +106,12 @@ def test_marks_go_from_sent_to_delivered_to_read(people):
     bob.goto("/")  # his socket connects: the message has reached him
     expect(mine).to_have_attribute("data-status", "delivered")
     expect(mine.locator(".mark__label")).to_have_text("Delivered")
-    expect(bob.person("Alice Martin").locator(".badge")).to_have_text("1")
+    expect(bob.row("Alice Martin").locator(".badge")).to_have_text("1")
 
     bob.open_chat("Alice Martin")  # he reads it
     expect(mine).to_have_attribute("data-status", "read")
     expect(mine.locator(".mark__label")).to_have_text("Read")
-    expect(bob.person("Alice Martin").locator(".badge")).to_be_hidden()
+    expect(bob.row("Alice Martin").locator(".badge")).to_be_hidden()
     alice.screenshot("read")
 
     # While Bob has the conversation open, new messages go straight to "read".
@@ -148,7 +148,7 @@ def test_image_message_with_preview_remove_and_full_size(people, picture):
     expect(image).to_have_attribute("src", re.compile(r"/media/.+\.png$"))
     expect(image).to_have_js_property("complete", True)
     assert image.evaluate("img => img.naturalWidth") == 320
-    expect(bob.person("Alice Martin")).to_contain_text("The view from here")
+    expect(bob.row("Alice Martin")).to_contain_text("The view from here")
 
     received.get_by_role("button", name="Open photo full size").click()
     lightbox = bob.page.locator("#lightbox")
@@ -162,7 +162,7 @@ def test_image_message_with_preview_remove_and_full_size(people, picture):
     page.locator("#image-input").set_input_files(picture)
     page.get_by_role("button", name="Send").click()
     expect(bob.bubbles().locator(".bubble__image img")).to_have_count(2)
-    expect(bob.person("Alice Martin")).to_contain_text("Photo")
+    expect(bob.row("Alice Martin")).to_contain_text("Photo")
     bob.screenshot("images")
 
 
@@ -174,15 +174,15 @@ def test_unread_badge_title_and_order_when_a_third_person_writes(people, server)
     alice.signup()
     alice.open_chat("Bob Okafor")
     alice.send("Hello Bob")
-    names = alice.page.locator("#people .person__name")
-    expect(names).to_have_text(["Bob Okafor", "Carol Nguyen"])
+    names = alice.page.locator("#chat-list .chat-item__name")
+    expect(names).to_have_text(["Bob Okafor"])  # chats, not everyone: Carol hasn't written
 
     alice_id = carol.call("GET", "/api/messages/users")[1][0]["_id"]
     for text in ("Hey Alice!", "Got a minute?"):
         status, _ = carol.call("POST", f"/api/messages/send/{alice_id}", {"text": text})
         assert status == 201
 
-    carol_row = alice.person("Carol Nguyen")
+    carol_row = alice.row("Carol Nguyen")
     expect(carol_row.locator(".badge")).to_have_text("2")
     expect(carol_row).to_contain_text("Got a minute?")
     expect(names).to_have_text(["Carol Nguyen", "Bob Okafor"])
@@ -200,17 +200,24 @@ def test_unread_badge_title_and_order_when_a_third_person_writes(people, server)
     dave.signup("Dave Kowalski", "dave@example.com", "secret123")
     dave.call("POST", f"/api/messages/send/{alice_id}", {"text": "I'm new here"})
     expect(names).to_have_text(["Dave Kowalski", "Carol Nguyen", "Bob Okafor"])
-    expect(alice.person("Dave Kowalski").locator(".badge")).to_have_text("1")
+    expect(alice.row("Dave Kowalski").locator(".badge")).to_have_text("1")
 
 
 def test_search_and_online_only_filter_the_sidebar(people, server):
     alice, bob = people("Alice Martin"), people("Bob Okafor")
-    HttpSession(server.url).signup("Carol Nguyen", "carol@example.com", "secret123")
+    carol = HttpSession(server.url)
+    carol.signup("Carol Nguyen", "carol@example.com", "secret123")
     bob.signup()
     alice.signup()
     bob.open_chat("Alice Martin")
     bob.send("Hello Alice")  # online only counts people you share a conversation with
-    rows = alice.page.locator("#people .person")
+    alice_id = next(
+        u["_id"]
+        for u in carol.call("GET", "/api/messages/users")[1]
+        if u["fullName"] == "Alice Martin"
+    )
+    assert carol.call("POST", f"/api/messages/{alice_id}", {"text": "Hi from Carol"})[0] == 201
+    rows = alice.page.locator("#chat-list .chat-item")
     expect(rows).to_have_count(2)
     expect(alice.page.locator("#online-count")).to_have_text("(1)")
 
@@ -219,13 +226,13 @@ def test_search_and_online_only_filter_the_sidebar(people, server):
     expect(rows).to_contain_text("Bob Okafor")
     alice.page.get_by_text("Show online only").click()
 
-    search = alice.page.get_by_role("searchbox", name="Search people")
+    search = alice.page.get_by_role("searchbox", name="Search chats")
     search.fill("car")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Carol Nguyen")
     search.fill("zzz")
     expect(rows).to_have_count(0)
-    expect(alice.page.locator("#people-empty")).to_contain_text("No matches")
+    expect(alice.page.locator("#chats-empty")).to_contain_text("No matches")
 
 
 def test_a_message_that_looks_like_html_is_shown_as_text(people):
@@ -244,9 +251,9 @@ def test_a_message_that_looks_like_html_is_shown_as_text(people):
     bubble = bob.bubble(attack)
     expect(bubble.locator(".bubble__text")).to_have_text(attack)
     expect(bob.page.locator("#message-list img")).to_have_count(0)
-    expect(bob.person("Alice Martin").locator(".person__preview")).to_have_text(attack)
-    expect(alice.page.locator("#people img:not(.person__avatar)")).to_have_count(0)
-    expect(alice.page.locator("#people b, #people script")).to_have_count(0)
+    expect(bob.row("Alice Martin").locator(".chat-item__preview")).to_have_text(attack)
+    expect(alice.page.locator("#chat-list img:not(.chat-item__avatar)")).to_have_count(0)
+    expect(alice.page.locator("#chat-list b, #chat-list script")).to_have_count(0)
     bob.screenshot("xss")
     bob.page.reload()  # and again when the history comes from the API
     expect(bob.bubble(attack).locator(".bubble__text")).to_have_text(attack)
@@ -254,7 +261,7 @@ def test_a_message_that_looks_like_html_is_shown_as_text(people):
     assert dialogs == []
 
 
-def test_people_list_error_state_offers_a_retry(people):
+def test_chat_list_error_state_offers_a_retry(people):
     alice = people("Alice Martin")
     alice.signup()
     page = alice.page
@@ -262,15 +269,15 @@ def test_people_list_error_state_offers_a_retry(people):
     def unavailable(route: Route) -> None:
         route.fulfill(status=503, json={"message": "Parley is briefly unavailable"})
 
-    page.route("**/api/messages/users", unavailable)
+    page.route("**/api/conversations/", unavailable)
     page.reload()
-    empty = page.locator("#people-empty")
-    expect(empty).to_contain_text("Couldn't load people")
+    empty = page.locator("#chats-empty")
+    expect(empty).to_contain_text("Couldn't load your chats")
     expect(empty).to_contain_text("Parley is briefly unavailable")
-    alice.screenshot("people-error")
-    page.unroute("**/api/messages/users")
+    alice.screenshot("chats-error")
+    page.unroute("**/api/conversations/")
     empty.get_by_role("button", name="Try again").click()
-    expect(empty).to_contain_text("No one here yet")
+    expect(empty).to_contain_text("No chats yet")
 
 
 def test_notifications_are_opt_in_and_only_for_what_is_not_in_view(people, server):
@@ -297,13 +304,13 @@ def test_notifications_are_opt_in_and_only_for_what_is_not_in_view(people, serve
     bob.signup()
     bob.open_chat("Alice Martin")
     bob.send("before opting in")
-    expect(alice.person("Bob Okafor").locator(".badge")).to_have_text("1")
+    expect(alice.row("Bob Okafor").locator(".badge")).to_have_text("1")
     assert alice.page.evaluate("window.shown") == []
 
     alice.page.get_by_role("button", name="Turn on notifications").click()
     expect(alice.page.get_by_role("button", name="Turn on notifications")).to_be_hidden()
     bob.send("after opting in")
-    expect(alice.person("Bob Okafor").locator(".badge")).to_have_text("2")
+    expect(alice.row("Bob Okafor").locator(".badge")).to_have_text("2")
     shown = alice.page.evaluate("window.shown")
     assert shown == [{"title": "Bob Okafor", "body": "after opting in"}]
 
@@ -314,23 +321,45 @@ def test_notifications_are_opt_in_and_only_for_what_is_not_in_view(people, serve
 
 
 def test_the_chat_works_from_the_keyboard(people, server):
-    HttpSession(server.url).signup("Carol Nguyen", "carol@example.com", "secret123")
+    carol = HttpSession(server.url)
+    carol.signup("Carol Nguyen", "carol@example.com", "secret123")
     bob = people("Bob Okafor")
     bob.signup()
     alice = people("Alice Martin")
     alice.signup()
     page = alice.page
-    page.get_by_role("searchbox", name="Search people").focus()
-    page.keyboard.press("Tab")  # the "online only" switch
-    expect(page.locator("#online-only")).to_be_focused()
-    page.keyboard.press("Tab")  # into the list: one stop, arrows move inside it
-    expect(alice.person("Bob Okafor").get_by_role("button")).to_be_focused()
-    page.keyboard.press("ArrowDown")
-    expect(alice.person("Carol Nguyen").get_by_role("button")).to_be_focused()
-    page.keyboard.press("ArrowUp")
+
+    # A new chat: the dialog's search takes the focus, the arrow reaches the person, Enter opens.
+    page.get_by_role("button", name="New chat").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#peer-name")).to_have_text("Bob Okafor")
+    dialog = page.get_by_role("dialog", name="New chat")
+    expect(dialog.get_by_role("searchbox", name="Search people")).to_be_focused()
+    page.keyboard.type("Bob")
+    expect(dialog.get_by_role("button", name="Carol Nguyen")).to_be_hidden()
+    page.keyboard.press("ArrowDown")
+    expect(dialog.get_by_role("button", name="Bob Okafor")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#pane-title")).to_have_text("Bob Okafor")
     expect(page.get_by_role("textbox", name="Message")).to_be_focused()
     page.keyboard.type("Typed without a mouse")
     page.keyboard.press("Enter")
-    expect(bob.person("Alice Martin")).to_contain_text("Typed without a mouse")
+    expect(bob.row("Alice Martin")).to_contain_text("Typed without a mouse")
+
+    # The chat list is one Tab stop; arrows move inside it.
+    alice_id = next(
+        u["_id"]
+        for u in carol.call("GET", "/api/messages/users")[1]
+        if u["fullName"] == "Alice Martin"
+    )
+    carol.call("POST", f"/api/messages/{alice_id}", {"text": "Carol here"})
+    expect(alice.row("Carol Nguyen")).to_be_visible()
+    page.get_by_role("searchbox", name="Search chats").focus()
+    page.keyboard.press("Tab")  # the "online only" switch
+    expect(page.locator("#online-only")).to_be_focused()
+    page.keyboard.press("Tab")  # into the list, on the open chat
+    expect(alice.row("Bob Okafor").get_by_role("button")).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(alice.row("Carol Nguyen").get_by_role("button")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#pane-title")).to_have_text("Carol Nguyen")
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()

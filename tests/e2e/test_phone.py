@@ -30,16 +30,20 @@ def test_phone_switches_between_list_and_conversation(people, picture):
     _no_sideways_scroll(page)
     alice.screenshot("list-phone")
 
-    alice.person("Bob Okafor").get_by_role("button").tap()
+    page.get_by_role("button", name="New chat").tap()
+    dialog = page.get_by_role("dialog", name="New chat")
+    expect(dialog).to_be_in_viewport()
+    _no_sideways_scroll(page)
+    dialog.get_by_role("button", name="Bob Okafor").tap()
     expect(conversation).to_be_visible()
     expect(sidebar).to_be_hidden()
     expect(page.locator(".topbar")).to_be_hidden()  # the conversation gets the whole screen
-    expect(page).to_have_url(re.compile(r"\?with="))
+    expect(page).to_have_url(re.compile(r"\?c="))
 
     box = page.get_by_role("textbox", name="Message")
     box.fill("Sent from my phone")
     page.get_by_role("button", name="Send").tap()
-    expect(bob.person("Alice Martin")).to_contain_text("Sent from my phone")
+    expect(bob.row("Alice Martin")).to_contain_text("Sent from my phone")
     bob.open_chat("Alice Martin")
     bob.send("Got it, thanks!")
     expect(alice.bubble("Got it, thanks!")).to_be_in_viewport()
@@ -54,11 +58,11 @@ def test_phone_switches_between_list_and_conversation(people, picture):
     _no_sideways_scroll(page)
     alice.screenshot("phone")
 
-    page.get_by_role("button", name="Back to people").tap()
+    page.get_by_role("button", name="Back to chats").tap()
     expect(sidebar).to_be_visible()
     expect(conversation).to_be_hidden()
-    expect(page).not_to_have_url(re.compile(r"\?with="))
-    expect(alice.person("Bob Okafor")).to_contain_text("Got it, thanks!")
+    expect(page).not_to_have_url(re.compile(r"\?c="))
+    expect(alice.row("Bob Okafor")).to_contain_text("Got it, thanks!")
 
     for path in ("/profile/", "/settings/"):
         alice.goto(path)

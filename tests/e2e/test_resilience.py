@@ -10,6 +10,8 @@ from tests.servers import HttpSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
+REST_SEND = re.compile(r"/api/conversations/[^/?]+/messages$")  # a send, not a history page
+
 
 def _user_id(session: HttpSession, name: str) -> str:
     status, users = session.call("GET", "/api/messages/users")
@@ -61,8 +63,8 @@ def test_history_pages_in_on_scroll_pill_for_new_messages_and_reload_keeps_it(pe
 
     alice.send("Thanks for all the notes")
     alice.page.reload()
-    expect(alice.page).to_have_url(re.compile(r"\?with="))
-    expect(alice.page.locator("#peer-name")).to_have_text("Bob Okafor")
+    expect(alice.page).to_have_url(re.compile(r"\?c="))
+    expect(alice.page.locator("#pane-title")).to_have_text("Bob Okafor")
     expect(alice.bubble("Thanks for all the notes")).to_be_in_viewport()
     expect(alice.bubbles()).to_have_count(50)
     expect(alice.page.locator(".day__label").first).to_have_text("Today")
@@ -128,13 +130,13 @@ def test_failed_send_is_marked_and_retried_without_duplicates(people):
     def broken(route: Route) -> None:
         route.fulfill(status=500, json={"message": "Something went wrong on our side"})
 
-    alice.page.route("**/api/messages/send/**", broken)
+    alice.page.route(REST_SEND, broken)
     alice.send("first try")
     failed = alice.bubble("first try")
     expect(failed).to_have_attribute("data-status", "failed")
     expect(failed).to_contain_text("Something went wrong on our side")
     alice.screenshot("failed")
-    alice.page.unroute("**/api/messages/send/**")
+    alice.page.unroute(REST_SEND)
     failed.get_by_role("button", name="Retry").click()
     expect(failed).to_have_attribute("data-status", "read")
     expect(bob.bubble("first try")).to_have_count(1)
@@ -151,23 +153,23 @@ def test_failed_send_is_marked_and_retried_without_duplicates(people):
             status=503, headers={"Retry-After": "1"}, json={"message": "The server is busy"}
         )
 
-    alice.page.route("**/api/messages/send/**", busy_once)
+    alice.page.route(REST_SEND, busy_once)
     alice.send("when you can")
     expect(bob.bubble("when you can")).to_have_count(1)
     expect(alice.bubble("when you can")).not_to_have_attribute("data-status", "failed")
-    alice.page.unroute("**/api/messages/send/**")
+    alice.page.unroute(REST_SEND)
 
     # The request reaches the server but the answer is lost: the socket's copy settles it.
     def lose_answer(route: Route) -> None:
         route.fetch()
         route.abort("connectionreset")
 
-    alice.page.route("**/api/messages/send/**", lose_answer)
+    alice.page.route(REST_SEND, lose_answer)
     alice.send("answer lost")
     expect(bob.bubble("answer lost")).to_have_count(1)
     expect(alice.bubble("answer lost")).to_have_count(1)
     expect(alice.bubble("answer lost")).to_have_attribute("data-status", "read")
-    alice.page.unroute("**/api/messages/send/**")
+    alice.page.unroute(REST_SEND)
     alice.send("back to normal")
     expect(bob.page.locator("#message-list .bubble__text")).to_have_text(
         ["first try", "when you can", "answer lost", "back to normal"]
@@ -197,8 +199,8 @@ def test_second_tab_gets_the_same_messages_and_closing_it_keeps_the_user_online(
     bob.send("still there?")
     expect(alice.bubble("still there?")).to_be_visible()
     expect(bob.bubble("still there?")).to_have_attribute("data-status", "read")
-    expect(bob.page.locator("#peer-status")).to_have_text("Online")
-    expect(bob.person("Alice Martin").locator(".dot")).to_be_visible()
+    expect(bob.page.locator("#pane-status")).to_have_text("Online")
+    expect(bob.row("Alice Martin").locator(".dot")).to_be_visible()
 
 
 def test_day_separators_and_times(people, server):

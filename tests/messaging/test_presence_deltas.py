@@ -120,3 +120,37 @@ async def test_a_first_message_introduces_two_people(open_socket, alice, bob):
     assert await next_event(b, "userOnline") == {"userId": str(alice.pk)}
     await b.disconnect()
     assert (await next_event(a, "userOffline"))["userId"] == str(bob.pk)
+
+
+async def test_a_new_group_and_people_added_to_it_introduce_its_members(
+    open_socket, alice, bob, make_user
+):
+    """Strangers put in one group learn at once who of the others is online, and so does
+    someone added later (the group's sidebar and details show who is there)."""
+    from messaging.groups import group_create, members_add
+
+    carol = await database_sync_to_async(make_user)(email="carol@example.com")
+    dan = await database_sync_to_async(make_user)(email="dan@example.com")
+    sockets = {u.pk: await open_socket(u, path=DELTA) for u in (alice, bob, carol, dan)}
+    for socket in sockets.values():
+        assert await next_event(socket, "getOnlineUsers") == []
+        await drain(socket)
+
+    group = await database_sync_to_async(group_create)(
+        creator=alice, title="Trip", member_ids_=[str(bob.pk), str(carol.pk)]
+    )
+
+    for me in (alice, bob, carol):
+        others = {str(u.pk) for u in (alice, bob, carol) if u != me}
+        heard = {(await next_event(sockets[me.pk], "userOnline"))["userId"] for _ in range(2)}
+        assert heard == others
+    assert [f for f in await drain(sockets[dan.pk]) if f["event"] == "userOnline"] == []
+
+    await database_sync_to_async(members_add)(
+        actor=bob, conversation_id=group.pk, user_ids=[str(dan.pk)]
+    )
+
+    heard = {(await next_event(sockets[dan.pk], "userOnline"))["userId"] for _ in range(3)}
+    assert heard == {str(u.pk) for u in (alice, bob, carol)}
+    for me in (alice, bob, carol):
+        assert await next_event(sockets[me.pk], "userOnline") == {"userId": str(dan.pk)}

@@ -8,6 +8,7 @@ from django.db import connection
 
 from messaging import sending
 from messaging.consumers import BAD_SEND
+from messaging.direct import direct_conversation_id
 from messaging.models import Membership, Message
 from messaging.selectors import USER_NOT_FOUND
 from messaging.sending import EMPTY_MESSAGE, NOT_YOURSELF, TEXT_TOO_LONG, TOO_MANY_MESSAGES
@@ -234,3 +235,22 @@ async def test_a_flush_of_many_receipts_reaches_the_sender_as_one_frame_each(
     moves = [await next_event(b, "cursorMoved") for _ in range(3)]
 
     assert sorted(m["userId"] for m in moves) == sorted(str(u.pk) for u in (alice, carol, dan))
+
+
+async def test_a_direct_message_sent_by_conversation_id_names_its_receiver(open_socket, alice, bob):
+    """`sendMessage {conversationId}` into a direct conversation stores it to the other person,
+    exactly like `{to}`: the seed API's `receiverId` and receipts depend on it."""
+    conversation_id = await database_sync_to_async(direct_conversation_id)(alice.pk, bob.pk)
+    a, b = await open_socket(alice), await open_socket(bob)
+    await drain(a)
+    await drain(b)
+
+    await send_event(
+        a, "sendMessage", {"conversationId": str(conversation_id), "text": "hi", "clientId": "d1"}
+    )
+
+    message = (await next_event(a, "messageSent"))["message"]
+    assert (message["senderId"], message["receiverId"]) == (str(alice.pk), str(bob.pk))
+    assert (await next_event(b, "newMessage"))["receiverId"] == str(bob.pk)
+    stored = await database_sync_to_async(Message.objects.get)(pk=message["_id"])
+    assert stored.receiver_id == bob.pk

@@ -110,7 +110,7 @@ def test_the_chat_page_is_labelled_for_assistive_technology(page_client, alice, 
     page = parse(page_client(alice).get("/"))
     assert page.find("div", id="announcer")[0]["aria-live"] == "polite"
     labels = {a["for"] for a in page.find("label") if a.get("for")}
-    assert {"people-search", "message-input", "image-input"} <= labels
+    assert {"chat-search", "message-input", "image-input"} <= labels
     assert page.find("a", class_="skip-link")
 
 
