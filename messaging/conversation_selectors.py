@@ -30,7 +30,7 @@ from messaging.selectors import (
     membership_sees,
     memberships_of_qs,
 )
-from messaging.shapes import conversation_public, member_public
+from messaging.shapes import conversation_activity, conversation_public, member_public
 
 # --- Query builders ---------------------------------------------------------------------------
 
@@ -180,7 +180,16 @@ def conversation_list(*, user: User) -> list[dict[str, Any]]:
     } - {None}
     users = {u.pk: u for u in users_by_ids_qs(list(peer_ids))} if peer_ids else {}
     online = presence_online_ids() if users else set()
-    rows = [
+
+    def newest_first(conversation: Conversation) -> tuple[Any, ...]:
+        # By time to the microsecond, then by message id (ids order all messages): two
+        # conversations written in the same millisecond still sort by which came last.
+        seen = last.get((conversation.pk, user.pk))
+        activity = conversation_activity(conversation, mine[conversation.pk], seen)
+        padded = (str(seen.pk) if seen else "").rjust(24, "0")
+        return (activity, padded, str(conversation.pk).rjust(24, "0"))
+
+    return [
         _shape(
             conversation,
             mine[conversation.pk],
@@ -189,10 +198,8 @@ def conversation_list(*, user: User) -> list[dict[str, Any]]:
             users=users,
             online=online,
         )
-        for conversation in conversations
+        for conversation in sorted(conversations, key=newest_first, reverse=True)
     ]
-    rows.sort(key=lambda row: (row["lastActivityAt"], row["_id"].rjust(24, "0")), reverse=True)
-    return rows
 
 
 # --- One conversation -----------------------------------------------------------------------

@@ -71,6 +71,17 @@ def member_public(membership: Membership) -> dict[str, Any]:
     }
 
 
+def conversation_activity(
+    conversation: Conversation, mine: Membership, last_message: Message | None
+) -> datetime:
+    """When the conversation last changed as `mine` sees it (the sidebar's order)."""
+    if mine.visible_until_seq is not None:
+        # What happened after they left is not theirs to see, not even when.
+        activity = last_message.created_at if last_message is not None else mine.left_at
+        return activity or conversation.created_at
+    return conversation.last_message_at or conversation.created_at
+
+
 def conversation_public(
     conversation: Conversation,
     *,
@@ -81,11 +92,9 @@ def conversation_public(
     """A conversation as `mine` (the asking member) sees it: what's new is counted from their
     read cursor; a member who left sees the conversation as it was when they left."""
     last_seq = conversation.last_seq
-    activity = conversation.last_message_at or conversation.created_at
     if mine.visible_until_seq is not None:
         last_seq = min(last_seq, mine.visible_until_seq)
-        # What happened after they left is not theirs to see, not even when.
-        activity = last_message.created_at if last_message is not None else mine.left_at
+    activity = conversation_activity(conversation, mine, last_message)
     shape = {
         "_id": str(conversation.pk),
         "kind": conversation.kind,
@@ -96,7 +105,7 @@ def conversation_public(
         "updatedAt": iso(conversation.updated_at),
         "lastSeq": last_seq,
         "lastMessage": message_public(last_message) if last_message is not None else None,
-        "lastActivityAt": iso(activity or conversation.created_at),
+        "lastActivityAt": iso(activity),
         "unreadCount": unread_count(last_seq, mine),
         "role": mine.role,
         "active": mine.active,

@@ -518,3 +518,20 @@ def test_the_seed_endpoints_still_answer_the_seed_shapes(alice, bob, login_clien
     assert row["lastMessage"]["_id"] == sent["_id"] and row["unreadCount"] == 1
     direct = selectors.direct_conversation(user_id=alice.pk, other_id=bob.pk)
     assert str(direct.pk) == conversation["_id"]
+
+
+def test_sidebar_orders_two_conversations_active_in_the_same_instant_by_the_later_message(
+    alice, bob, carol, make_group, group_post, make_message, login_client
+):  # noqa: ANN001
+    """Timestamps tie (same millisecond on a busy server): the later message still wins."""
+    from messaging.models import Conversation
+
+    make_message(bob, alice, "the direct conversation is the older one")
+    team = make_group(alice, bob, carol, title="Team")
+    group_post(bob, team, "first")
+    direct = make_message(bob, alice, "second").conversation_id
+    Conversation.objects.filter(pk__in=[team.pk, direct]).update(
+        last_message_at=Conversation.objects.get(pk=team.pk).last_message_at
+    )
+
+    assert [row["_id"] for row in ok(login_client(alice).get(URL))] == [str(direct), str(team.pk)]
