@@ -632,7 +632,7 @@ def test_compiles_a_reply(routed: Recorder, db) -> None:  # noqa: ANN001
         conversation_id=str(group.pk),
         text="re",
         image=None,
-        client_id="r-1",
+        client_id=None,  # a clientId is looked up first, and the canned rows would match it
         reply_to=str(original.pk),
     )
 

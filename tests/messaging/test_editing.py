@@ -71,7 +71,9 @@ def test_the_sender_edits_and_every_member_hears_the_whole_message(
     assert [(ids, event) for ids, event, _ in events] == [
         (everyone(alice, bob, carol), "messageUpdated")
     ]
-    assert events[0][2] == {"message": edited}
+    # As in `newMessage`, a text message's frame leaves out `kind` and `event`.
+    frame = {key: value for key, value in edited.items() if key not in ("kind", "event")}
+    assert events[0][2] == {"message": frame}
     page = ok(login_client(carol).get(f"{URL}{team.pk}/messages"))
     assert (page[-1]["text"], page[-1]["editedAt"]) == ("hello team", edited["editedAt"])
     assert page[0]["editedAt"] is None  # the untouched system line
