@@ -168,7 +168,10 @@ class MessageAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         messages_delete(messages=queryset)
 
-    @admin.action(description="Delete selected messages for everyone (a tombstone, live)")
+    @admin.action(
+        description="Delete selected messages for everyone (a tombstone, live)",
+        permissions=["delete"],
+    )
     def delete_for_everyone(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         count = messages_delete_for_everyone(operator=request.user, messages=queryset)
         self.message_user(

@@ -1,5 +1,6 @@
-"""Writes for messaging: deleting messages and conversations, purging (sending: sending.py;
-receipts: receipts.py; group membership: groups.py)."""
+"""Writes for messaging: deleting messages for good and conversations, purging (sending:
+sending.py; receipts: receipts.py; group membership: groups.py; editing and deleting a message
+for everyone: editing.py; reactions: reactions.py)."""
 
 from datetime import datetime
 from typing import Any

@@ -186,3 +186,19 @@ def test_markup_in_a_message_is_shown_as_text(admin_client_, make_message, alice
 
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_only_operators_who_may_delete_can_delete_for_everyone(make_user, chat):  # noqa: ANN001
+    """A staff member allowed to view and redact, not to delete, cannot run the action."""
+    from django.contrib.auth.models import Permission
+
+    moderator = make_user(email="mod@example.com", is_staff=True)
+    moderator.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_message", "change_message"])
+    )
+    client = Client()
+    client.force_login(moderator)
+
+    client.post(CHANGELIST, {"action": "delete_for_everyone", "_selected_action": [chat["ab"].pk]})
+
+    assert Message.objects.get(pk=chat["ab"].pk).deleted_at is None
