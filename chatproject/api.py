@@ -11,6 +11,7 @@ from accounts.api import router as auth_router
 from chatproject.errors import ServiceError
 from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
+from messaging.api_actions import router as actions_router
 from messaging.api_conversations import router as conversations_router
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ api = NinjaAPI(
 api.add_router("/auth/", auth_router)
 api.add_router("/messages/", messaging_router)
 api.add_router("/conversations/", conversations_router)
+api.add_router("/conversations/", actions_router)
 
 
 def json_error(request: HttpRequest, message: str, status: int, **extra: object) -> HttpResponse:

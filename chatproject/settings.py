@@ -219,6 +219,9 @@ PASSWORD_HASH_QUEUE_MAX = env_int("PASSWORD_HASH_QUEUE_MAX", 64)
 
 # --- Limits -------------------------------------------------------------------------------------
 GROUP_MAX_MEMBERS = env_int("GROUP_MAX_MEMBERS", 256)
+REACTIONS_MAX_KINDS = env_int("REACTIONS_MAX_KINDS", 20)  # different emoji on one message
+REACTION_RATE_PER_USER = env_int("REACTION_RATE_PER_USER", 30)  # toggles per window
+REACTION_RATE_WINDOW = env_int("REACTION_RATE_WINDOW", 10)  # seconds
 # Password checks (login, admin login, password change): accounts/limits.py, docs/AUTH.md.
 LOGIN_RATE_PER_ACCOUNT_IP = env_int("LOGIN_RATE_PER_ACCOUNT_IP", 5)  # failures per account+address
 LOGIN_RATE_PER_ACCOUNT = env_int("LOGIN_RATE_PER_ACCOUNT", 100)  # failures per account, any address

@@ -1,4 +1,5 @@
-"""Moderation: conversations with their members, and messages (search, redact, delete)."""
+"""Moderation: conversations with their members, and messages (search, redact, delete for
+everyone or for good, their edit history and reactions)."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -9,11 +10,13 @@ from django.utils.html import format_html
 from accounts.models import User
 from chatproject.ids import parse_pk
 from chatproject.images import image_url
+from messaging.editing import messages_delete_for_everyone
 from messaging.groups import member_remove
-from messaging.models import Conversation, Membership, Message
+from messaging.models import Conversation, Membership, Message, MessageEdit, Reaction
 from messaging.services import conversations_delete, messages_delete
 
 PREVIEW_LENGTH = 80
+DELETED_PREVIEW = "This message was deleted"
 
 
 def conversation_label(conversation: Conversation) -> str:
@@ -67,6 +70,38 @@ class ImageFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MessageEditInline(admin.TabularInline):
+    """The texts a message had before each edit (operators only; people see the last one)."""
+
+    model = MessageEdit
+    extra = 0
+    fields = ("text", "edited_at", "edited_by")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = "earlier text"
+    verbose_name_plural = "edit history"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReactionInline(admin.TabularInline):
+    model = Reaction
+    extra = 0
+    fields = ("emoji", "user", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ("sender", "in_conversation", "preview", "created_at", "seq")
@@ -87,14 +122,22 @@ class MessageAdmin(admin.ModelAdmin):
         "event",
         "image_preview",
         "client_id",
+        "reply_to",
         "created_at",
         "updated_at",
+        "edited_at",
+        "deleted_at",
+        "deleted_by",
     )
     readonly_fields = tuple(field for field in fields if field != "text")
+    inlines = [MessageEditInline, ReactionInline]
+    actions = ("delete_for_everyone",)
 
     @admin.display(description="Message")
     def preview(self, obj: Message) -> str:
         text = obj.text if len(obj.text) <= PREVIEW_LENGTH else obj.text[:PREVIEW_LENGTH] + "…"
+        if obj.deleted_at is not None:
+            return DELETED_PREVIEW
         if obj.kind == Message.Kind.SYSTEM:
             return f"[{(obj.event or {}).get('type', 'event')}]"
         if obj.image:
@@ -124,6 +167,18 @@ class MessageAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         messages_delete(messages=queryset)
+
+    @admin.action(
+        description="Delete selected messages for everyone (a tombstone, live)",
+        permissions=["delete"],
+    )
+    def delete_for_everyone(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        count = messages_delete_for_everyone(operator=request.user, messages=queryset)
+        self.message_user(
+            request,
+            f"Deleted {count} message(s) for everyone (system lines stay).",
+            messages.SUCCESS,
+        )
 
 
 class MembershipInline(admin.TabularInline):

@@ -168,18 +168,26 @@ def member_role(request: HttpRequest, conversation_id: str, user_id: str, body: 
     by_alias=True,
     summary="Read the messages of a conversation",
     description="The newest `limit` messages (1-100, default 50), oldest first; `before=<id>`"
-    " pages back, `after=<id>` catches up (not both: 400). Someone who left reads up to when"
-    " they left. 404 for a conversation that isn't yours, or a cursor you may not see.",
+    " pages back, `after=<id>` catches up (not both: 400); `around=<id>` is the page centred on"
+    " that message (a reply's original, a search result; alone: 400). Someone who left reads"
+    " up to when they left. 404 for a conversation that isn't yours, or a cursor you may not"
+    " see.",
 )
 def messages(
     request: HttpRequest,
     conversation_id: str,
     before: str | None = None,
     after: str | None = None,
+    around: str | None = None,
     limit: str | None = None,
 ) -> list[dict]:
     return conversation_selectors.conversation_messages(
-        user=request.auth, conversation_id=conversation_id, before=before, after=after, limit=limit
+        user=request.auth,
+        conversation_id=conversation_id,
+        before=before,
+        after=after,
+        around=around,
+        limit=limit,
     )
 
 
@@ -197,6 +205,7 @@ def message_send(request: HttpRequest, conversation_id: str, body: SendIn) -> St
         text=body.text,
         image=body.image,
         client_id=body.clientId,
+        reply_to=body.replyTo,
     )
     return Status(201 if sent.created else 200, sent.payload)
 

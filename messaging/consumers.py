@@ -40,7 +40,7 @@ BAD_TYPING = "typing needs data {to: <userId> or conversationId, isTyping: true|
 BAD_READ = "read needs data {with: <userId> or conversationId, upTo: <messageId>}"
 BAD_SEND = (
     "sendMessage needs data {to: <userId> or conversationId, text: <text>,"
-    " clientId: <1-64 characters>}"
+    " clientId: <1-64 characters>, replyTo?: <messageId>}"
 )
 SEND_FAILED = "The message could not be stored, please retry"
 TOO_MANY_EVENTS = "Too many events: slow down (this one was dropped)"
@@ -184,6 +184,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 conversation_id=data.get("conversationId"),
                 text=data.get("text"),
                 client_id=client_id,
+                reply_to=data.get("replyTo"),
             )
         except ServiceError as exc:
             await self._send_failed(client_id, exc)

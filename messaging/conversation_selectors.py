@@ -29,6 +29,7 @@ from messaging.selectors import (
     membership_qs,
     membership_sees,
     memberships_of_qs,
+    message_in_conversation_qs,
 )
 from messaging.shapes import conversation_activity, conversation_public, member_public
 
@@ -96,6 +97,23 @@ def conversation_mine(*, user: User, conversation_id: object) -> tuple[Conversat
     if conversation is None or mine is None:
         raise ServiceError(CONVERSATION_NOT_FOUND, status=404)
     return conversation, mine
+
+
+def conversation_message_mine(
+    *, user: User, conversation_id: object, message_id: object
+) -> tuple[Conversation, Membership, Message]:
+    """A message of one of the user's conversations that they may see (inside their window),
+    with the conversation and their membership; 404 for anything else, as for an unknown id."""
+    conversation, mine = conversation_mine(user=user, conversation_id=conversation_id)
+    pk = parse_pk(Message, message_id)
+    message = (
+        message_in_conversation_qs(conversation_id=conversation.pk, message_id=pk).first()
+        if pk is not None
+        else None
+    )
+    if message is None or not membership_sees(mine, message.seq):
+        raise ServiceError(MESSAGE_NOT_FOUND, status=404)
+    return conversation, mine, message
 
 
 def _last_wanted(conversation: Conversation, mine: Membership) -> tuple[Any, Any]:
@@ -284,12 +302,18 @@ def conversation_messages(
     conversation_id: object,
     before: str | None = None,
     after: str | None = None,
+    around: str | None = None,
     limit: object = None,
 ) -> list[dict[str, Any]]:
     """A page of one of the user's conversations, as far as their window goes."""
     conversation, mine = conversation_mine(user=user, conversation_id=conversation_id)
     return conversation_history(
-        conversation=conversation, membership=mine, before=before, after=after, limit=limit
+        conversation=conversation,
+        membership=mine,
+        before=before,
+        after=after,
+        around=around,
+        limit=limit,
     )
 
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 TEXT_MAX_LENGTH = 5000
 CLIENT_ID_MAX_LENGTH = 64
 TITLE_MAX_LENGTH = 100
+# Code points: the longest fully qualified emoji (a kiss with two skin tones) has 10.
+EMOJI_MAX_LENGTH = 32
 
 
 class Conversation(models.Model):
@@ -137,6 +139,27 @@ class Message(models.Model):
     client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The message this one answers: read by id in a second query (no join), and kept when that
+    # message is deleted or purged (the quote then says "deleted").
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # Deleted for everyone: the row stays (seqs stay continuous), its content is gone.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Its sender, or the operator who deleted it.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -152,8 +175,46 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        preview = self.text[:40] if self.text else ("[event]" if self.event else "[image]")
+        if self.deleted_at is not None:
+            preview = "[deleted]"
+        else:
+            preview = self.text[:40] if self.text else ("[event]" if self.event else "[image]")
         return f"{self.sender_id} in {self.conversation_id}: {preview}"
+
+
+class MessageEdit(models.Model):
+    """The text a message had before one edit: the history operators see in the admin."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    text = models.TextField(blank=True)
+    edited_at = models.DateTimeField(default=timezone.now)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["edited_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} before {self.edited_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Reaction(models.Model):
+    """One person's emoji on one message (at most once each: the unique constraint says so)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=EMOJI_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # A page reads its messages' reactions by message id: the foreign key's own index.
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="unique_reaction")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.emoji} on {self.message_id}"
 
 
 class ReceiptMark(models.Model):

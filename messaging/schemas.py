@@ -9,13 +9,34 @@ class SendIn(Schema):
     text: str | None = None
     image: str | None = None
     clientId: str | None = None
+    replyTo: str | None = Field(
+        None, description="The id of the message this one answers (of the same conversation)."
+    )
 
 
 class ReadIn(Schema):
     upTo: str | None = None
 
 
-class MessageOut(Schema):
+class ReplyOut(Schema):
+    """The quote above a reply: the original as it is now."""
+
+    id: str = Field(..., alias="_id")
+    senderId: str | None = Field(None, description="Null once the original was purged.")
+    text: str | None = Field(None, description="Its first 200 characters; null when it has none.")
+    image: bool = Field(..., description="The original has a picture.")
+    deleted: bool = Field(..., description="The original was deleted: no text, no picture.")
+
+
+class ReactionOut(Schema):
+    emoji: str
+    count: int
+    userIds: list[str] = Field(..., description="Who reacted, in the order they did.")
+
+
+class MessagePreviewOut(Schema):
+    """A message as a sidebar shows it last: the Message without `replyTo` and `reactions`."""
+
     id: str = Field(..., alias="_id")
     conversationId: str
     seq: int = Field(..., description="The message's place in its conversation: 1, 2, 3...")
@@ -30,6 +51,17 @@ class MessageOut(Schema):
     clientId: str | None = None
     deliveredAt: str | None = None
     readAt: str | None = None
+    editedAt: str | None = Field(None, description="When its text last changed; null if never.")
+    deletedAt: str | None = Field(
+        None, description="Deleted for everyone: `text` and `image` are null from then on."
+    )
+
+
+class MessageOut(MessagePreviewOut):
+    replyTo: ReplyOut | None = Field(None, description="The message this one answers.")
+    reactions: list[ReactionOut] = Field(
+        default_factory=list, description="One entry per emoji, the first used first."
+    )
 
 
 class SentMessageOut(MessageOut):
@@ -42,7 +74,7 @@ class SentMessageOut(MessageOut):
 
 class ContactOut(UserOut):
     unreadCount: int
-    lastMessage: MessageOut | None = None
+    lastMessage: MessagePreviewOut | None = None
 
 
 class ReadOut(Schema):
@@ -75,13 +107,22 @@ class RoleIn(Schema):
     role: str | None = None
 
 
+KIND = '"text", or "system" for a line recording an event.'
+EVENT = "What a system line records: {type, actor, users?, title?}."
+
+
 class ConversationMessageOut(MessageOut):
     """A message of a conversation: text lines and system lines ("Alice added Dan")."""
 
-    kind: str = Field("text", description='"text", or "system" for a line recording an event.')
-    event: dict[str, Any] | None = Field(
-        None, description="What a system line records: {type, actor, users?, title?}."
-    )
+    kind: str = Field("text", description=KIND)
+    event: dict[str, Any] | None = Field(None, description=EVENT)
+
+
+class ConversationMessagePreviewOut(MessagePreviewOut):
+    """A conversation's last message as its sidebar row shows it."""
+
+    kind: str = Field("text", description=KIND)
+    event: dict[str, Any] | None = Field(None, description=EVENT)
 
 
 class ConversationSentMessageOut(ConversationMessageOut):
@@ -113,7 +154,7 @@ class ConversationOut(Schema):
     createdAt: str
     updatedAt: str
     lastSeq: int
-    lastMessage: ConversationMessageOut | None = None
+    lastMessage: ConversationMessagePreviewOut | None = None
     lastActivityAt: str
     unreadCount: int
     role: str = Field(..., description='Your role: "admin" or "member".')
@@ -140,3 +181,19 @@ class MessageReceiptsOut(Schema):
 
 class LeftOut(Schema):
     message: str
+
+
+# --- Message actions --------------------------------------------------------------------------
+
+
+class MessageEditIn(Schema):
+    text: str | None = None
+
+
+class ReactionIn(Schema):
+    emoji: str | None = Field(None, description="One emoji (skin tones and joined ones too).")
+
+
+class ReactionsOut(Schema):
+    messageId: str
+    reactions: list[ReactionOut]

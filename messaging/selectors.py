@@ -18,15 +18,23 @@ from accounts.selectors import user_public
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from messaging.conversion import direct_key
-from messaging.models import Conversation, Membership, Message, ReceiptMark
+from messaging.models import Conversation, Membership, Message, Reaction, ReceiptMark
 from messaging.presence import presence_online_ids
-from messaging.shapes import NO_RECEIPT, Receipt, message_public, unread_count
+from messaging.shapes import (
+    NO_RECEIPT,
+    Receipt,
+    message_preview,
+    message_public,
+    reactions_public,
+    unread_count,
+)
 
 USER_NOT_FOUND = "User not found"
 MESSAGE_NOT_FOUND = "Message not found"
 CONVERSATION_NOT_FOUND = "Conversation not found"
 BAD_LIMIT = "limit must be a whole number from 1 to 100"
 BEFORE_AND_AFTER = "Use either before or after, not both"
+AROUND_ALONE = "around cannot be combined with before or after"
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
@@ -102,6 +110,20 @@ def conversation_page_qs(
 
 def message_in_conversation_qs(*, conversation_id: Any, message_id: Any) -> QuerySet[Message]:
     return Message.objects.filter(conversation_id=conversation_id, pk=message_id)
+
+
+def reactions_qs(message_ids: list[Any]) -> QuerySet[Reaction]:
+    """The reactions of these messages, in the order they were made."""
+    return Reaction.objects.filter(message_id__in=message_ids).order_by("created_at", "id")
+
+
+def reply_originals_qs(ids: list[Any]) -> QuerySet[Message]:
+    """The messages replies quote: only what a quote shows."""
+    return (
+        Message.objects.filter(pk__in=ids)
+        .only("id", "sender_id", "text", "image", "deleted_at")
+        .order_by()
+    )
 
 
 def message_by_client_id_qs(*, sender_id: Any, client_id: str) -> QuerySet[Message]:
@@ -224,9 +246,39 @@ def direct_receipts(conversation: Conversation, messages: list[Message]) -> dict
     return receipts
 
 
+def message_extras(
+    messages: list[Message],
+) -> tuple[dict[Any, Message], dict[Any, list[dict[str, Any]]]]:
+    """What the whole Message shape adds to rows: (originals the replies quote, by id;
+    reactions, by message id). One query each whatever the number of messages; none for the
+    originals when nothing replies, none at all for tombstones (they carry neither)."""
+    live = [m for m in messages if m.deleted_at is None]
+    reactions: dict[Any, list[dict[str, Any]]] = {}
+    if live:
+        rows: dict[Any, list[tuple[str, Any]]] = {}
+        for message_id, emoji, user_id in reactions_qs([m.pk for m in live]).values_list(
+            "message_id", "emoji", "user_id"
+        ):
+            rows.setdefault(message_id, []).append((emoji, user_id))
+        reactions = {message_id: reactions_public(r) for message_id, r in rows.items()}
+    wanted = {m.reply_to_id for m in live if m.reply_to_id is not None}
+    originals = {o.pk: o for o in reply_originals_qs(list(wanted))} if wanted else {}
+    return originals, reactions
+
+
 def messages_public(conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
+    """Rows as the whole Message JSON, with receipts, quotes and reactions read in bulk."""
     receipts = direct_receipts(conversation, messages)
-    return [message_public(m, receipts.get(m.pk, NO_RECEIPT)) for m in messages]
+    originals, reactions = message_extras(messages)
+    return [
+        message_public(
+            m,
+            receipts.get(m.pk, NO_RECEIPT),
+            original=originals.get(m.reply_to_id),
+            reactions=reactions.get(m.pk, []),
+        )
+        for m in messages
+    ]
 
 
 # --- Composed reads: the seed API --------------------------------------------------------------
@@ -279,7 +331,7 @@ def user_contacts(*, user: User) -> list[dict[str, Any]]:
                     delivered_at=other.delivered_at if last.seq <= other.delivered_seq else None,
                     read_at=other.read_at if last.seq <= other.read_seq else None,
                 )
-            last_shape = message_public(last, receipt)
+            last_shape = message_preview(last, receipt)
         result.append(
             {
                 **user_public(contact, online=str(contact.pk) in online),
@@ -316,36 +368,55 @@ def conversation_history(
     membership: Membership,
     before: str | None = None,
     after: str | None = None,
+    around: str | None = None,
     limit: object = None,
 ) -> list[dict[str, Any]]:
     """A page of a conversation as this member may see it, oldest first.
 
     Default: the newest `limit` messages. `before`: the `limit` messages older than it.
     `after`: the `limit` oldest messages newer than it (catch-up; repeat with the last id
-    while a full page comes back). A cursor that is not a message of this conversation -> 404.
+    while a full page comes back). `around`: `limit` messages centred on it (jumping to a
+    reply's original). A cursor that is not a message of this conversation -> 404.
     """
     size = page_limit(limit)
+    if around and (before or after):
+        raise ServiceError(AROUND_ALONE)
     if before and after:
         raise ServiceError(BEFORE_AND_AFTER)
     cursors = {}
-    for name, value in (("before", before), ("after", after)):
+    for name, value in (("before", before), ("after", after), ("around", around)):
         if value:
             seq = message_seq(conversation_id=conversation.pk, message_id=value)[1]
             if not membership_sees(membership, seq):  # a message they may not see names nothing
                 raise ServiceError(MESSAGE_NOT_FOUND, status=404)
             cursors[f"{name}_seq"] = seq
-    page = list(
-        conversation_page_qs(
-            conversation_id=conversation.pk,
-            seq_from=membership.visible_from_seq,
-            seq_until=membership.visible_until_seq,
-            limit=size,
-            **cursors,
-        )
-    )
-    if not after:
-        page.reverse()  # fetched newest first to take the newest page
+    window = {
+        "conversation_id": conversation.pk,
+        "seq_from": membership.visible_from_seq,
+        "seq_until": membership.visible_until_seq,
+    }
+    if around:
+        page = _page_around(window, cursors["around_seq"], size)
+    else:
+        page = list(conversation_page_qs(limit=size, **window, **cursors))
+        if not after:
+            page.reverse()  # fetched newest first to take the newest page
     return messages_public(conversation, page)
+
+
+def _page_around(window: dict[str, Any], seq: int, size: int) -> list[Message]:
+    """`size` messages around `seq`: as many older as newer, the page filled from the other
+    side near either end. Two index ranges (it and older, newer), oldest first."""
+    older = list(conversation_page_qs(before_seq=seq + 1, limit=size, **window))  # it first
+    newer = list(conversation_page_qs(after_seq=seq, limit=size - 1, **window)) if size > 1 else []
+    target, older = older[:1], older[1:]
+    want_older = (size - 1) // 2
+    if len(newer) < size - 1 - want_older:
+        want_older = size - 1 - len(newer)
+    want_older = min(want_older, len(older))
+    older = older[:want_older]
+    older.reverse()
+    return older + target + newer[: size - 1 - want_older]
 
 
 def message_history(

@@ -28,7 +28,7 @@ from messaging.members import aconversation_member_ids, conversation_member_ids
 from messaging.models import CLIENT_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Conversation, Message
 from messaging.presence import presence_introduce
 from messaging.receipts import direct_members
-from messaging.shapes import message_event
+from messaging.shapes import message_event, message_public
 from messaging.writer import WriterBusy, awrite, write
 
 EMPTY_MESSAGE = "Message text or image is required"
@@ -39,6 +39,8 @@ NOT_YOURSELF = "You cannot send a message to yourself"
 TOO_MANY_MESSAGES = "You are sending messages too fast, please wait a moment"
 SERVER_BUSY = "The server is busy, please try again in a moment"
 INVALID_MESSAGE = "Invalid message"
+REPLY_TO_INVALID = "replyTo must be a message of this conversation that you can see"
+REPLY_TO_UNAVAILABLE = "You cannot reply to a deleted message or to a system line"
 
 IMAGE_MAX_SIDE = 2048
 IMAGE_FOLDER = "messages"
@@ -83,6 +85,41 @@ def content_check(
     return text, (image or None), client_id
 
 
+def _reply_refused(sentence: str) -> ServiceError:
+    return ServiceError(sentence, errors={"replyTo": [sentence]})
+
+
+def reply_check(reply_to: object) -> Any:
+    """The pk `replyTo` names, None when there is none; 400 when it cannot name a message."""
+    if reply_to is None or reply_to == "":
+        return None
+    pk = parse_pk(Message, reply_to)
+    if pk is None:
+        raise _reply_refused(REPLY_TO_INVALID)
+    return pk
+
+
+def reply_original(sender_id: Any, conversation_id: Any, reply_to_pk: Any) -> Message:
+    """The message a reply answers (a writer job's read): one of this conversation's, inside
+    the sender's window, neither deleted nor a system line; 400 otherwise."""
+    window_from = (
+        selectors.membership_qs(conversation_id=conversation_id, user_id=sender_id)
+        .filter(left_at__isnull=True)
+        .values_list("visible_from_seq", flat=True)
+        .first()
+    )
+    if window_from is None:
+        raise NotAMember
+    original = selectors.message_in_conversation_qs(
+        conversation_id=conversation_id, message_id=reply_to_pk
+    ).first()
+    if original is None or original.seq <= window_from:
+        raise _reply_refused(REPLY_TO_INVALID)
+    if original.deleted_at is not None or original.kind == Message.Kind.SYSTEM:
+        raise _reply_refused(REPLY_TO_UNAVAILABLE)
+    return original
+
+
 def _limit_key(sender_id: Any) -> str:
     return f"message-send:{sender_id}"
 
@@ -112,7 +149,11 @@ def _existing(sender_id: Any, client_id: str | None) -> Sent | None:
         .values_list("pk", flat=True)
         .first()
     )
-    return Sent(first, False, message_event(first, prev))
+    originals, reactions = selectors.message_extras([first])
+    payload = message_public(
+        first, original=originals.get(first.reply_to_id), reactions=reactions.get(first.pk, [])
+    )
+    return Sent(first, False, {**payload, "prevId": str(prev) if prev is not None else None})
 
 
 def message_store(
@@ -123,25 +164,31 @@ def message_store(
     image_name: str,
     client_id: str | None,
     over_limit: int | None,
+    reply_to_pk: Any = None,
 ) -> Sent:
     """The database part of a send, run by the writer: a writer job, committed by the caller.
 
     A clientId stored before returns the first message (a retry is never refused by the limit
     and never stored twice, even when two retries race: the unique index decides). Otherwise
     `over_limit` (seconds to wait) refuses with 429. The message takes the conversation's next
-    seq.
+    seq. A reply (`reply_to_pk`) reads its original first; a plain message reads nothing more.
     """
-    if over_limit is not None:
+    if over_limit is not None or reply_to_pk is not None:
         existing = _existing(sender_id, client_id)
         if existing is not None:
             return existing
+    if over_limit is not None:
         raise ServiceError(TOO_MANY_MESSAGES, status=429, retry_after=over_limit)
+    original = None
+    if reply_to_pk is not None:
+        original = reply_original(sender_id, conversation_id, reply_to_pk)
     message = Message(
         sender_id=sender_id,
         receiver_id=receiver_pk,
         text=text,
         image=image_name,
         client_id=client_id,
+        reply_to_id=reply_to_pk,
     )
     try:
         prev_id = message_append(conversation_id, message)
@@ -150,7 +197,7 @@ def message_store(
         if existing is None:
             raise
         return existing  # a retry (maybe racing the first) with the same clientId
-    return Sent(message, True, message_event(message, prev_id))
+    return Sent(message, True, message_event(message, prev_id, original=original))
 
 
 class Duplicate(IntegrityError):
@@ -208,12 +255,14 @@ def message_send(
     text: str | None,
     image: str | None,
     client_id: str | None,
+    reply_to: object = None,
 ) -> Sent:
     """Store a message to `receiver_id` (their direct conversation) and announce it to both
     people. The same `client_id` from the same sender returns the first message
-    (`created` False)."""
+    (`created` False). `reply_to`: the id of the message it answers."""
     receiver_pk = receiver_check(sender_id=sender.pk, receiver_id=receiver_id)
     text, image, client_id = content_check(text=text, image=image, client_id=client_id)
+    reply_to_pk = reply_check(reply_to)
     if image:
         # Before the costly image work: a retry needs none, and a wrong receiver gets nothing.
         existing = _existing(sender.pk, client_id)
@@ -222,7 +271,7 @@ def message_send(
     if not selectors.user_qs(user_id=receiver_pk, active_only=True).exists():
         raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     conversation_id = direct_conversation_id(sender.pk, receiver_pk)
-    sent = _store_sync(sender.pk, conversation_id, receiver_pk, text, image, client_id)
+    sent = _store_sync(sender.pk, conversation_id, receiver_pk, text, image, client_id, reply_to_pk)
     if sent.created:
         announce_new_message(sent)
     return sent
@@ -235,6 +284,7 @@ def conversation_message_send(
     text: str | None,
     image: str | None,
     client_id: str | None,
+    reply_to: object = None,
 ) -> Sent:
     """Store a message in a conversation the sender is in now, and announce it to its members.
 
@@ -253,6 +303,7 @@ def conversation_message_send(
     if not member:
         raise NotAMember
     text, image, client_id = content_check(text=text, image=image, client_id=client_id)
+    reply_to_pk = reply_check(reply_to)
     if image:
         existing = _existing(sender.pk, client_id)  # a retry needs no image work
         if existing is not None:
@@ -260,7 +311,7 @@ def conversation_message_send(
     receiver_pk = None
     if conversation.kind == Conversation.Kind.DIRECT:
         receiver_pk = next(p for p in direct_members(conversation) if p != sender.pk)
-    sent = _store_sync(sender.pk, conversation.pk, receiver_pk, text, image, client_id)
+    sent = _store_sync(sender.pk, conversation.pk, receiver_pk, text, image, client_id, reply_to_pk)
     if sent.created:
         announce_new_message(sent)
     return sent
@@ -273,13 +324,14 @@ def _store_sync(
     text: str,
     image: str | None,
     client_id: str | None,
+    reply_to_pk: Any = None,
 ) -> Sent:
     wait = _limit_hit(sender_id)
     stored = ""
     if image and wait is None:
         # Stored before the row exists: a bad image or a storage outage leaves nothing behind.
         stored = image_store(image_decode(image, max_side=IMAGE_MAX_SIDE), folder=IMAGE_FOLDER)
-    args = (sender_id, conversation_id, receiver_pk, text, stored, client_id, wait)
+    args = (sender_id, conversation_id, receiver_pk, text, stored, client_id, wait, reply_to_pk)
     try:
         sent = write(message_store, *args)
     except (WriterBusy, OperationalError) as exc:  # full queue, database locked or away
@@ -313,9 +365,12 @@ async def message_send_async(
     conversation_id: object = None,
     text: object,
     client_id: object,
+    reply_to: object = None,
 ) -> Sent:
-    """The WebSocket's `sendMessage`: the same rules as REST for a text message, to a person
-    (`to`, their direct conversation) or to a conversation the sender is in."""
+    """The WebSocket's `sendMessage` (and REST text sends): the same rules as REST for a text
+    message, to a person (`to`, their direct conversation) or to a conversation the sender is
+    in, maybe in reply to one of its messages (`reply_to`)."""
+    reply_to_pk = reply_check(reply_to)
     if conversation_id is not None:
         conversation_pk = parse_pk(Conversation, conversation_id)
         if conversation_pk is None:
@@ -331,7 +386,7 @@ async def message_send_async(
     wait = _limit_hit(sender_id)
     if wait is not None and client_id is None:
         raise ServiceError(TOO_MANY_MESSAGES, status=429, retry_after=wait)
-    args = (sender_id, conversation_pk, receiver_pk, text, "", client_id, wait)
+    args = (sender_id, conversation_pk, receiver_pk, text, "", client_id, wait, reply_to_pk)
     try:
         sent = await awrite(message_store, *args)
     except (WriterBusy, OperationalError) as exc:  # full queue, database locked or away

@@ -1,5 +1,6 @@
-"""Writes for messaging: deleting messages and conversations, purging (sending: sending.py;
-receipts: receipts.py; group membership: groups.py)."""
+"""Writes for messaging: deleting messages for good and conversations, purging (sending:
+sending.py; receipts: receipts.py; group membership: groups.py; editing and deleting a message
+for everyone: editing.py; reactions: reactions.py)."""
 
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,9 @@ def messages_delete(*, messages: QuerySet[Message]) -> tuple[int, int]:
         while batch := list(
             messages.order_by("id").values_list("pk", "image", "conversation_id")[:DELETE_BATCH]
         ):
-            count, _ = selectors.messages_by_ids_qs([pk for pk, _, _ in batch]).delete()
+            _, per_model = selectors.messages_by_ids_qs([pk for pk, _, _ in batch]).delete()
+            # Not the total: reactions and edit histories go with their messages.
+            count = per_model.get(Message._meta.label, 0)
             if not count:
                 break  # nothing more can go; never loop on rows that will not delete
             deleted += count

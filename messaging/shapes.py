@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,24 +22,30 @@ class Receipt:
 
 NO_RECEIPT = Receipt()
 
+REPLY_SNIPPET_LENGTH = 200  # characters of the original a reply quotes
 
-def message_public(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str, Any]:
-    """The contract's Message shape plus `conversationId` and `seq`; system lines add `kind`
-    and `event`. `text`/`image` are null when absent; `receiverId` is null in groups, and
-    `deliveredAt`/`readAt` (the receiver's, in a direct conversation) null until then."""
+
+def message_preview(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str, Any]:
+    """The contract's Message shape plus `conversationId`, `seq`, `editedAt` and `deletedAt`;
+    system lines add `kind` and `event`. `text`/`image` are null when absent (and always once
+    deleted); `receiverId` is null in groups, `deliveredAt`/`readAt` (the receiver's, in a
+    direct conversation) null until then. What a sidebar shows of its last message."""
+    deleted = message.deleted_at is not None
     shape = {
         "_id": str(message.pk),
         "conversationId": str(message.conversation_id),
         "seq": message.seq,
         "senderId": str(message.sender_id),
         "receiverId": str(message.receiver_id) if message.receiver_id is not None else None,
-        "text": message.text or None,
-        "image": image_url(message.image) or None,
+        "text": None if deleted else (message.text or None),
+        "image": None if deleted else (image_url(message.image) or None),
         "createdAt": iso(message.created_at),
         "updatedAt": iso(message.updated_at),
         "clientId": message.client_id or None,
         "deliveredAt": iso(receipt.delivered_at),
         "readAt": iso(receipt.read_at),
+        "editedAt": iso(message.edited_at),
+        "deletedAt": iso(message.deleted_at),
     }
     if message.kind == Message.Kind.SYSTEM:
         shape["kind"] = message.kind
@@ -46,10 +53,61 @@ def message_public(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str,
     return shape
 
 
-def message_event(message: Message, prev_id: Any) -> dict[str, Any]:
-    """A new message as `newMessage` and the send answers carry it: plus `prevId`, the
-    conversation's previous message (null for the first), so a client can tell it missed one."""
-    return {**message_public(message), "prevId": str(prev_id) if prev_id is not None else None}
+def reply_public(message: Message, original: Message | None) -> dict[str, Any] | None:
+    """The quote above a reply: the original as it is now (`original` None: it is gone)."""
+    if message.reply_to_id is None or message.deleted_at is not None:
+        return None
+    if original is None or original.deleted_at is not None:
+        return {
+            "_id": str(message.reply_to_id),
+            "senderId": str(original.sender_id) if original is not None else None,
+            "text": None,
+            "image": False,
+            "deleted": True,
+        }
+    return {
+        "_id": str(original.pk),
+        "senderId": str(original.sender_id),
+        "text": original.text[:REPLY_SNIPPET_LENGTH] or None,
+        "image": bool(original.image),
+        "deleted": False,
+    }
+
+
+def reactions_public(rows: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """`(emoji, user id)` rows of one message in the order they were made -> one entry per
+    emoji, the first-used first, with its count and the people in reaction order."""
+    by_emoji: dict[str, list[str]] = {}
+    for emoji, user_id in rows:
+        by_emoji.setdefault(emoji, []).append(str(user_id))
+    return [{"emoji": e, "count": len(users), "userIds": users} for e, users in by_emoji.items()]
+
+
+def message_public(
+    message: Message,
+    receipt: Receipt = NO_RECEIPT,
+    *,
+    original: Message | None,
+    reactions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The whole Message: the preview plus `replyTo` (the quote, or null) and `reactions`
+    (`original` is the message it replies to, as read; `reactions` from reactions_public)."""
+    deleted = message.deleted_at is not None
+    return {
+        **message_preview(message, receipt),
+        "replyTo": reply_public(message, original),
+        "reactions": [] if deleted else reactions,
+    }
+
+
+def message_event(
+    message: Message, prev_id: Any, *, original: Message | None = None
+) -> dict[str, Any]:
+    """A new message as `newMessage` and the send answers carry it (no reactions yet): plus
+    `prevId`, the conversation's previous message (null for the first), so a client can tell
+    it missed one."""
+    shape = message_public(message, original=original, reactions=[])
+    return {**shape, "prevId": str(prev_id) if prev_id is not None else None}
 
 
 def unread_count(last_seq: int, mine: Membership) -> int:
@@ -104,7 +162,7 @@ def conversation_public(
         "createdAt": iso(conversation.created_at),
         "updatedAt": iso(conversation.updated_at),
         "lastSeq": last_seq,
-        "lastMessage": message_public(last_message) if last_message is not None else None,
+        "lastMessage": message_preview(last_message) if last_message is not None else None,
         "lastActivityAt": iso(activity),
         "unreadCount": unread_count(last_seq, mine),
         "role": mine.role,

@@ -31,10 +31,19 @@ from django_mongodb_backend.query import MongoQuery
 
 from accounts import services as account_services
 from accounts.models import User
-from messaging import conversation_selectors, hotsql, receipts, selectors, sending, services
+from messaging import (
+    conversation_selectors,
+    editing,
+    hotsql,
+    reactions,
+    receipts,
+    selectors,
+    sending,
+    services,
+)
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
-from messaging.models import Conversation, Membership, Message, ReceiptMark
+from messaging.models import Conversation, Membership, Message, MessageEdit, Reaction, ReceiptMark
 from tests.accounts.images import b64, picture
 
 ALIAS = "mongo_compile"
@@ -205,6 +214,8 @@ def _builders() -> dict[str, Callable[[], Any]]:
             .values_list("pk", "seq")
             .first()
         ),
+        "reactions_of": lambda: list(selectors.reactions_qs([cursor, fake_pk(Message, 8)])),
+        "reply_originals": lambda: list(selectors.reply_originals_qs([cursor])),
         "by_client_id": lambda: selectors.message_by_client_id_qs(
             sender_id=me.pk, client_id="c-1"
         ).first(),
@@ -385,8 +396,10 @@ def test_compiles_a_history_page(routed: Recorder, db) -> None:  # noqa: ANN001
     page = selectors.message_history(user=me, other_id=str(bob.pk), before=str(msg.pk), limit="10")
 
     assert [m["text"] for m in page] == ["hi"]
-    # the other user, the conversation, my membership, the cursor, the page, two receipt reads
-    assert len(routed.reads) == 7
+    # the other user, the conversation, my membership, the cursor, the page, two receipt reads,
+    # the reactions (no message replies to another: no originals to read)
+    assert len(routed.reads) == 8
+    assert page[0]["reactions"] == [] and page[0]["replyTo"] is None
 
 
 def test_compiles_sending(routed: Recorder, db) -> None:  # noqa: ANN001
@@ -561,8 +574,13 @@ def test_compiles_purge_and_delete(routed: Recorder, db) -> None:  # noqa: ANN00
     services.messages_purge(older_than=timezone.now(), dry_run=True)
     services.messages_purge(older_than=timezone.now())
 
-    [(collection, criteria)] = routed.deletes
-    assert collection == MESSAGES and criteria
+    # the messages, and what cascades from them (their reactions and edit history)
+    assert {collection for collection, _ in routed.deletes} == {
+        MESSAGES,
+        Reaction._meta.db_table,
+        MessageEdit._meta.db_table,
+    }
+    assert all(criteria for _, criteria in routed.deletes)
 
 
 def test_compiles_chat_stats(routed: Recorder, db) -> None:  # noqa: ANN001
@@ -613,6 +631,58 @@ def test_compiles_moving_messages_into_conversations(routed: Recorder, db) -> No
 
     assert CONVERSATIONS in [c for c, _ in routed.inserts]
     assert MEMBERSHIPS in [c for c, _ in routed.inserts]
+
+
+def test_compiles_a_reply(routed: Recorder, db) -> None:  # noqa: ANN001
+    """A reply reads the sender's window and the original, then stores its pointer."""
+    me = unsaved(User, 1, full_name="Me", email="me@example.com")
+    group, original = _group_rows(routed, me)
+
+    sent = sending.conversation_message_send(
+        sender=me,
+        conversation_id=str(group.pk),
+        text="re",
+        image=None,
+        client_id=None,  # a clientId is looked up first, and the canned rows would match it
+        reply_to=str(original.pk),
+    )
+
+    assert sent.payload["replyTo"]["_id"] == str(original.pk)
+    [(collection, [doc])] = routed.inserts
+    assert collection == MESSAGES and doc["reply_to_id"] == original.pk
+    assert "$lookup" not in str(routed.reads)
+
+
+def test_compiles_editing_reacting_and_deleting(routed: Recorder, db) -> None:  # noqa: ANN001
+    """Each action's reads, its history or reaction insert, and its conditional updates."""
+    me = unsaved(User, 1, full_name="Me", email="me@example.com")
+    group, message = _group_rows(routed, me)
+    mine = unsaved(
+        Message,
+        9,
+        conversation_id=group.pk,
+        seq=9,
+        sender_id=me.pk,
+        text="helo",
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    routed.rows[MESSAGES] = [document(mine)]
+    ids = {"conversation_id": str(group.pk), "message_id": str(mine.pk)}
+
+    edited = editing.message_edit(editor=me, text="hello", **ids)
+    toggled = reactions.reaction_toggle(user=me, emoji="👍", **ids)
+    tomb = editing.message_delete(actor=me, **ids)
+
+    assert edited["text"] == "hello" and toggled["reactions"][0]["emoji"] == "👍"
+    assert tomb["deletedAt"] and tomb["text"] is None
+    inserted = [collection for collection, _ in routed.inserts]
+    assert inserted == [MessageEdit._meta.db_table, Reaction._meta.db_table]
+    changes = [set(p[0]["$set"]) for c, _, p in routed.updates if c == MESSAGES]
+    assert {"text", "edited_at"} <= changes[0] and {"deleted_at", "deleted_by_id"} <= changes[-1]
+    deleted = {collection for collection, _ in routed.deletes}
+    assert {Reaction._meta.db_table, MessageEdit._meta.db_table} <= deleted
+    assert "$lookup" not in str(routed.reads)
 
 
 # --- The same builders under the real MongoDB settings -----------------------------------------

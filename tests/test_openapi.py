@@ -42,6 +42,17 @@ ERRORS = {
     ("post", f"{CONVERSATION}/messages"): SEND_ERRORS,
     ("post", f"{CONVERSATION}/read"): {400, 401, 403, 404, 413},
     ("get", f"{CONVERSATION}/messages/{{message_id}}/receipts"): {401, 404},
+    ("patch", f"{CONVERSATION}/messages/{{message_id}}"): {400, 401, 403, 404, 413, 429, 503},
+    ("delete", f"{CONVERSATION}/messages/{{message_id}}"): {401, 403, 404, 503},
+    ("post", f"{CONVERSATION}/messages/{{message_id}}/reactions"): {
+        400,
+        401,
+        403,
+        404,
+        413,
+        429,
+        503,
+    },
 }
 
 
@@ -110,6 +121,26 @@ def test_logout_is_documented_as_a_confirmation_and_history_as_chat_messages(sch
     history = response_schema(schema, paths["/api/messages/{user_id}"]["get"], 200)
     message = resolve(schema, history["items"])
     assert {"_id", "senderId", "receiverId", "text", "image"} <= set(message["properties"])
+
+
+def test_messages_carry_their_actions_and_sidebars_a_preview(schema):
+    """Pages and answers describe editedAt, deletedAt, replyTo and reactions; a sidebar's
+    lastMessage is the preview without the quote and the reactions (not read for it)."""
+    paths = schema["paths"]
+    actions = {"editedAt", "deletedAt", "replyTo", "reactions"}
+    for path in ("/api/messages/{user_id}", f"{CONVERSATION}/messages"):
+        page = response_schema(schema, paths[path]["get"], 200)
+        assert actions <= set(resolve(schema, page["items"])["properties"]), path
+    edited = response_schema(schema, paths[f"{CONVERSATION}/messages/{{message_id}}"]["patch"], 200)
+    assert actions | {"kind", "event"} <= set(edited["properties"])
+    toggled = paths[f"{CONVERSATION}/messages/{{message_id}}/reactions"]["post"]
+    assert set(response_schema(schema, toggled, 200)["properties"]) == {"messageId", "reactions"}
+    sidebar = response_schema(schema, paths["/api/conversations/"]["get"], 200)
+    last = resolve(
+        schema, resolve(schema, sidebar["items"])["properties"]["lastMessage"]["anyOf"][0]
+    )
+    assert {"editedAt", "deletedAt"} <= set(last["properties"])
+    assert not {"replyTo", "reactions"} & set(last["properties"])
 
 
 def test_every_operation_has_a_written_summary(schema):

@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import User
+from messaging.admin import DELETED_PREVIEW
 from messaging.models import Message
 
 CHANGELIST = "/admin/messaging/message/"
@@ -105,7 +107,13 @@ def test_moderator_can_redact_text_but_not_the_record(admin_client_, chat, alice
     url = f"{CHANGELIST}{message.pk}/change/"
     assert admin_client_.get(url).status_code == 200
 
-    response = admin_client_.post(url, {"text": "[removed by a moderator]", "sender": "x"})
+    # The read-only inlines (edit history, reactions) come with the form, as a browser sends it.
+    inlines = {
+        f"{p}-{k}": "0" for p in ("edits", "reactions") for k in ("TOTAL_FORMS", "INITIAL_FORMS")
+    }
+    response = admin_client_.post(
+        url, {"text": "[removed by a moderator]", "sender": "x", **inlines}
+    )
 
     assert response.status_code == 302
     message.refresh_from_db()
@@ -122,3 +130,75 @@ def test_non_staff_cannot_browse_messages(alice, chat):  # noqa: ANN001
     client.force_login(alice)
     response = client.get(CHANGELIST)
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_delete_for_everyone_leaves_a_live_tombstone(
+    admin_client_, chat, chat_media, sent_events, alice, bob
+):  # noqa: ANN001
+    """The action goes through the same service as the API: the rows stay (seqs continuous)
+    as tombstones that say who deleted them, the members hear `messageDeleted`, the picture
+    file goes, and the list says "deleted" where the text was."""
+    (chat_media / "messages").mkdir()
+    (chat_media / "messages" / "pic.png").write_bytes(b"png")
+    chosen = [chat["img"].pk, chat["ab"].pk]
+
+    with sent_events() as events:
+        response = admin_client_.post(
+            CHANGELIST, {"action": "delete_for_everyone", "_selected_action": chosen}
+        )
+
+    assert response.status_code == 302
+    staff = User.objects.get(email="root@example.com")
+    for message in Message.objects.filter(pk__in=chosen):
+        assert message.deleted_at and (message.text, message.image) == ("", "")
+        assert message.deleted_by_id == staff.pk
+    assert Message.objects.count() == 4
+    assert sorted(data["_id"] for _, event, data in events if event == "messageDeleted") == sorted(
+        str(pk) for pk in chosen
+    )
+    ab_event = next(e for e in events if e[2]["_id"] == str(chat["ab"].pk))
+    assert ab_event[0] == sorted([str(alice.pk), str(bob.pk)])
+    assert not (chat_media / "messages" / "pic.png").exists()
+    page = listed(admin_client_.get(CHANGELIST))
+    assert "lunch at noon?" not in page and page.count(DELETED_PREVIEW) == 2
+
+
+def test_the_edit_history_is_shown_read_only(admin_client_, chat, alice, login_client):  # noqa: ANN001
+    """Every earlier text of an edited message, who changed it and when; nothing to change."""
+    message = chat["ab"]
+    path = f"/api/conversations/{message.conversation_id}/messages/{message.pk}"
+    for text in ("lunch at one?", "lunch at two?"):
+        response = login_client(alice).call("patch", path, {"text": text})
+        assert response.status_code == 200, response.content
+
+    page = listed(admin_client_.get(f"{CHANGELIST}{message.pk}/change/"))
+
+    assert "lunch at noon?" in page and "lunch at one?" in page
+    assert 'name="edits-0-text"' not in page  # shown, not a form field
+    assert 'name="edits-0-DELETE"' not in page
+
+
+def test_markup_in_a_message_is_shown_as_text(admin_client_, make_message, alice, bob):  # noqa: ANN001
+    """A moderator's page escapes what people typed."""
+    make_message(alice, bob, "<script>alert(1)</script>")
+
+    page = listed(admin_client_.get(CHANGELIST))
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_only_operators_who_may_delete_can_delete_for_everyone(make_user, chat):  # noqa: ANN001
+    """A staff member allowed to view and redact, not to delete, cannot run the action."""
+    from django.contrib.auth.models import Permission
+
+    moderator = make_user(email="mod@example.com", is_staff=True)
+    moderator.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_message", "change_message"])
+    )
+    client = Client()
+    client.force_login(moderator)
+
+    client.post(CHANGELIST, {"action": "delete_for_everyone", "_selected_action": [chat["ab"].pk]})
+
+    assert Message.objects.get(pk=chat["ab"].pk).deleted_at is None

@@ -33,6 +33,10 @@ MESSAGE_KEYS = {
     "readAt",
     "kind",
     "event",
+    "editedAt",
+    "deletedAt",
+    "replyTo",
+    "reactions",
 }
 
 

@@ -17,6 +17,10 @@ MESSAGE_KEYS = {
     "clientId",
     "deliveredAt",
     "readAt",
+    "editedAt",
+    "deletedAt",
+    "replyTo",
+    "reactions",
 }
 
 

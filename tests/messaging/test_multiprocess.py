@@ -457,3 +457,69 @@ async def test_presence_heals_when_a_process_is_killed(cluster):
         assert status == 200
         assert next(u for u in users if u["_id"] == cat.id)["lastSeen"] is not None
     cluster.two.start()  # same port, for any test that runs after this one
+
+
+async def test_message_actions_cross_processes(cluster):
+    """Reply (over the socket), edit, react and delete by Ann, whose sockets are on process one:
+    each reaches every socket of every member, Ben's on process two included."""
+    ann, ben, cat = (
+        Person(cluster.one, "Ann"),
+        Person(cluster.two, "Ben"),
+        Person(cluster.one, "Cat"),
+    )
+    url = "/api/conversations/"
+
+    async def call(person: Person, method: str, path: str, body: Any = None, status: int = 200):
+        got, data = await asyncio.to_thread(person.http.call, method, url + path, body)
+        assert got == status, (person.name, method, path, got, data)
+        return data
+
+    group = await call(ben, "POST", "", {"title": "Plans", "memberIds": [ann.id, cat.id]}, 201)
+    group = group["_id"]
+    original = await call(ben, "POST", f"{group}/messages", {"text": "dinner at 8?"}, 201)
+    async with (
+        ws_connect(cluster.one, ann.http) as a,
+        ws_connect(cluster.two, ann.http) as a2,
+        ws_connect(cluster.two, ben.http) as b,
+        ws_connect(cluster.one, cat.http) as c1,
+        ws_connect(cluster.two, cat.http) as c2,
+    ):
+        everyone = (a, a2, b, c1, c2)
+        for ws in everyone:
+            await next_event(ws, "ready")
+        mine = about(group)
+
+        frame = {
+            "conversationId": group,
+            "text": "yes!",
+            "clientId": uuid.uuid4().hex,
+            "replyTo": original["_id"],
+        }
+        await a.send(json.dumps({"event": "sendMessage", "data": frame}))
+        reply = (await next_event(a, "messageSent"))["message"]
+        assert reply["replyTo"]["_id"] == original["_id"]
+        for ws in (a2, b, c1, c2):
+            got = await next_event(ws, "newMessage", until=mine)
+            assert (got["_id"], got["replyTo"]["text"]) == (reply["_id"], "dinner at 8?")
+
+        mid = f"{group}/messages/{reply['_id']}"
+        await call(ann, "PATCH", mid, {"text": "yes! see you there"})
+        for ws in everyone:
+            updated = (await next_event(ws, "messageUpdated"))["message"]
+            assert (updated["_id"], updated["text"]) == (reply["_id"], "yes! see you there")
+            assert updated["editedAt"]
+
+        await call(ann, "POST", f"{group}/messages/{original['_id']}/reactions", {"emoji": "🍝"})
+        for ws in everyone:
+            changed = await next_event(ws, "reactionChanged")
+            assert (changed["messageId"], changed["userId"]) == (original["_id"], ann.id)
+            assert changed["reactions"] == [{"emoji": "🍝", "count": 1, "userIds": [ann.id]}]
+
+        await call(ann, "DELETE", mid)
+        for ws in everyone:
+            gone = await next_event(ws, "messageDeleted")
+            assert (gone["_id"], gone["conversationId"]) == (reply["_id"], group)
+
+    page = await call(cat, "GET", f"{group}/messages")
+    assert page[-1]["deletedAt"] and page[-1]["text"] is None
+    assert page[-2]["reactions"][0]["emoji"] == "🍝"

@@ -81,9 +81,11 @@ def test_mark_read_service(alice, bob, make_message):  # noqa: ANN001
 
 
 def test_message_public_shape(alice, bob, make_message):  # noqa: ANN001
-    """Ids are strings, times ISO UTC, absent text/image/clientId/receipts are null."""
+    """Ids are strings, times ISO UTC, absent text/image/clientId/receipts/quote are null."""
     message = make_message(alice, bob, "", image="messages/abc.png", client_id="k")
-    data = selectors.message_public(message)
+    data = selectors.message_public(message, original=None, reactions=[])
+    assert data["replyTo"] is None and data["reactions"] == []
+    assert data["editedAt"] is None and data["deletedAt"] is None
     assert data["_id"] == str(message.pk)
     assert data["senderId"] == str(alice.pk) and data["receiverId"] == str(bob.pk)
     assert data["text"] is None
