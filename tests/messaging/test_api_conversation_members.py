@@ -348,3 +348,20 @@ def test_roles_are_admin_or_member_and_set_by_admins(
     outsider = f"{URL}{team.pk}/members/{make_user().pk}/role"
     assert error(admin.call("put", outsider, {"role": "admin"}), 404) == {"message": NOT_A_MEMBER}
     assert Membership.objects.get(conversation=team, user=carol).role == "member"
+
+
+def test_someone_added_back_reads_the_whole_history_again_and_posts(
+    alice, bob, carol, team, group_post, login_client
+):  # noqa: ANN001
+    """Carol leaves, the group talks, Alice adds her back: as in Slack and Element, Carol reads
+    everything from her first joining again, what was said while she was out included."""
+    before = group_post(bob, team, "before she left")
+    ok(login_client(carol).call("post", f"{URL}{team.pk}/leave"))
+    while_out = group_post(bob, team, "while she was out")
+    out_view = [m["text"] for m in ok(login_client(carol).get(f"{URL}{team.pk}/messages"))]
+    assert before.text in out_view and while_out.text not in out_view
+    ok(login_client(alice).call("post", f"{URL}{team.pk}/members", {"userIds": [str(carol.pk)]}))
+
+    texts = [m["text"] for m in ok(login_client(carol).get(f"{URL}{team.pk}/messages"))]
+    assert before.text in texts and while_out.text in texts
+    ok(login_client(carol).call("post", f"{URL}{team.pk}/messages", {"text": "back"}), 201)
