@@ -197,6 +197,7 @@ def message_send(request: HttpRequest, conversation_id: str, body: SendIn) -> St
         text=body.text,
         image=body.image,
         client_id=body.clientId,
+        attachment_id=body.attachmentId,
     )
     return Status(201 if sent.created else 200, sent.payload)
 

@@ -3,12 +3,16 @@ from typing import Any
 from ninja import Field, Schema
 
 from accounts.schemas import UserOut
+from attachments.schemas import AttachmentOut
 
 
 class SendIn(Schema):
     text: str | None = None
     image: str | None = None
     clientId: str | None = None
+    attachmentId: str | None = Field(
+        None, description="A file uploaded to this conversation before, not sent yet."
+    )
 
 
 class ReadIn(Schema):
@@ -25,6 +29,7 @@ class MessageOut(Schema):
     )
     text: str | None = None
     image: str | None = None
+    file: AttachmentOut | None = Field(None, description="The attached file, if any.")
     createdAt: str
     updatedAt: str
     clientId: str | None = None

@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from accounts.selectors import user_public
+from attachments.selectors import files_by_message
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from messaging.conversion import direct_key
@@ -225,8 +226,10 @@ def direct_receipts(conversation: Conversation, messages: list[Message]) -> dict
 
 
 def messages_public(conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
+    """A page's JSON: receipts (direct conversations) and files, a query or two for all."""
     receipts = direct_receipts(conversation, messages)
-    return [message_public(m, receipts.get(m.pk, NO_RECEIPT)) for m in messages]
+    files = files_by_message([m.pk for m in messages])
+    return [message_public(m, receipts.get(m.pk, NO_RECEIPT), files.get(m.pk)) for m in messages]
 
 
 # --- Composed reads: the seed API --------------------------------------------------------------
@@ -239,8 +242,9 @@ def _recency(entry: tuple[Conversation, Message] | None) -> Any:
 def user_contacts(*, user: User) -> list[dict[str, Any]]:
     """Every other active user with `unreadCount` and `lastMessage`, latest conversation first.
 
-    Five queries whatever the number of users, conversations or messages: users, my
-    memberships, their conversations, the last messages, the other members' cursors.
+    Six queries whatever the number of users, conversations or messages: users, my
+    memberships, their conversations, the last messages, the other members' cursors, the
+    files of the last messages.
     """
     contacts = list(contacts_qs(user=user))
     mine = {m.conversation_id: m for m in memberships_of_qs(user_id=user.pk)}
@@ -262,6 +266,7 @@ def user_contacts(*, user: User) -> list[dict[str, Any]]:
         if other is not None and last is not None:
             by_peer[other.user_id] = (conversation, last)
     online = online_user_ids()
+    files = files_by_message([last.pk for _, last in by_peer.values()])
 
     # Name order first; the stable second sort then puts recent conversations on top.
     contacts.sort(key=lambda c: (c.full_name.casefold(), str(c.pk)))
@@ -279,7 +284,7 @@ def user_contacts(*, user: User) -> list[dict[str, Any]]:
                     delivered_at=other.delivered_at if last.seq <= other.delivered_seq else None,
                     read_at=other.read_at if last.seq <= other.read_seq else None,
                 )
-            last_shape = message_public(last, receipt)
+            last_shape = message_public(last, receipt, files.get(last.pk))
         result.append(
             {
                 **user_public(contact, online=str(contact.pk) in online),

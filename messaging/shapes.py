@@ -22,10 +22,13 @@ class Receipt:
 NO_RECEIPT = Receipt()
 
 
-def message_public(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str, Any]:
-    """The contract's Message shape plus `conversationId` and `seq`; system lines add `kind`
-    and `event`. `text`/`image` are null when absent; `receiverId` is null in groups, and
-    `deliveredAt`/`readAt` (the receiver's, in a direct conversation) null until then."""
+def message_public(
+    message: Message, receipt: Receipt = NO_RECEIPT, file: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The contract's Message shape plus `conversationId`, `seq` and `file` (the attachment's
+    JSON, read by the caller: attachments.selectors.files_by_message); system lines add `kind`
+    and `event`. `text`/`image`/`file` are null when absent; `receiverId` is null in groups,
+    and `deliveredAt`/`readAt` (the receiver's, in a direct conversation) null until then."""
     shape = {
         "_id": str(message.pk),
         "conversationId": str(message.conversation_id),
@@ -34,6 +37,7 @@ def message_public(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str,
         "receiverId": str(message.receiver_id) if message.receiver_id is not None else None,
         "text": message.text or None,
         "image": image_url(message.image) or None,
+        "file": file,
         "createdAt": iso(message.created_at),
         "updatedAt": iso(message.updated_at),
         "clientId": message.client_id or None,
@@ -46,10 +50,13 @@ def message_public(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str,
     return shape
 
 
-def message_event(message: Message, prev_id: Any) -> dict[str, Any]:
+def message_event(
+    message: Message, prev_id: Any, file: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A new message as `newMessage` and the send answers carry it: plus `prevId`, the
     conversation's previous message (null for the first), so a client can tell it missed one."""
-    return {**message_public(message), "prevId": str(prev_id) if prev_id is not None else None}
+    prev = str(prev_id) if prev_id is not None else None
+    return {**message_public(message, file=file), "prevId": prev}
 
 
 def unread_count(last_seq: int, mine: Membership) -> int:
@@ -76,6 +83,7 @@ def conversation_public(
     *,
     mine: Membership,
     last_message: Message | None,
+    last_file: dict[str, Any] | None = None,
     members: list[Membership] | None = None,
 ) -> dict[str, Any]:
     """A conversation as `mine` (the asking member) sees it: what's new is counted from their
@@ -95,7 +103,9 @@ def conversation_public(
         "createdAt": iso(conversation.created_at),
         "updatedAt": iso(conversation.updated_at),
         "lastSeq": last_seq,
-        "lastMessage": message_public(last_message) if last_message is not None else None,
+        "lastMessage": (
+            message_public(last_message, file=last_file) if last_message is not None else None
+        ),
         "lastActivityAt": iso(activity or conversation.created_at),
         "unreadCount": unread_count(last_seq, mine),
         "role": mine.role,

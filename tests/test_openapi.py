@@ -42,6 +42,7 @@ ERRORS = {
     ("post", f"{CONVERSATION}/messages"): SEND_ERRORS,
     ("post", f"{CONVERSATION}/read"): {400, 401, 403, 404, 413},
     ("get", f"{CONVERSATION}/messages/{{message_id}}/receipts"): {401, 404},
+    ("post", f"{CONVERSATION}/attachments"): {400, 401, 403, 404, 413, 429, 503},
 }
 
 
