@@ -74,10 +74,15 @@ class HttpPool:
         return _Connection(reader, writer)
 
     async def call(
-        self, method: str, path: str, body: Any = None, cookie: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        cookie: str | None = None,
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
-        """One JSON request (`body` a value, or already encoded bytes); returns (status, decoded
-        JSON or raw bytes)."""
+        """One request, JSON by default (`body` a value, or already encoded bytes of
+        `content_type`); returns (status, decoded JSON or raw bytes)."""
         if isinstance(body, bytes):  # JSON the caller encoded once (large uploads)
             payload = body
         else:
@@ -90,7 +95,7 @@ class HttpPool:
             f"Content-Length: {len(payload)}",
         ]
         if body is not None:
-            head.append("Content-Type: application/json")
+            head.append(f"Content-Type: {content_type}")
         if cookie:
             head.append(f"Cookie: jwt={cookie}")
         raw_head = ("\r\n".join(head) + "\r\n\r\n").encode()

@@ -15,7 +15,10 @@ Kinds: `png-avatar` (the issue's 6000x6000 white PNG, 120 KB, as `PUT update-pro
 `jpeg-avatar` (a 6000x6000 baseline JPEG just under IMAGE_MAX_BYTES) and `jpeg-message` (the
 same JPEG as a chat image, `POST /api/messages/send/<id>`); and, for comparison,
 `no-picture`: a name change padded to the JPEG upload's body size, which costs everything but
-the picture. Scenarios run `--repeats` times in rounds; the summary gives min / median / max
+the picture. `file-attachment` (issue 11) uploads a text file of ATTACHMENT_MAX_BYTES (20 MiB,
+the costliest kind: text is scanned whole) to each uploader's direct conversation,
+`POST /api/conversations/<id>/attachments` as multipart/form-data. Scenarios run `--repeats`
+times in rounds; the summary gives min / median / max
 per kind and concurrency.
 
 Prints JSON. The run is marked invalid when the 1-minute load average exceeds 1.0 at the
@@ -61,7 +64,9 @@ SETTLE = 3.0  # seconds after a burst before "RSS after" is read
 IMAGE_MAX_BYTES = 5 * 1024 * 1024  # the app's default cap, which the JPEG stays under
 SIDE = 6000
 TAG = "upl:"
-KINDS = ("png-avatar", "jpeg-avatar", "jpeg-message", "no-picture")
+KINDS = ("png-avatar", "jpeg-avatar", "jpeg-message", "no-picture", "file-attachment")
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024  # the app's default cap
+MULTIPART_BOUNDARY = "parleybench"
 
 
 # --- the pictures --------------------------------------------------------------------------------
@@ -88,6 +93,17 @@ def max_jpeg() -> bytes:
         if out.tell() < IMAGE_MAX_BYTES - 64 * 1024:
             return out.getvalue()
     raise RuntimeError("could not make a JPEG under the byte cap")
+
+
+def max_text_file() -> bytes:
+    """A log file of ATTACHMENT_MAX_BYTES as a multipart body (field `file`)."""
+    line = b"2026-12-03 12:00:00 INFO a line of a long server log\n"
+    content = line * (ATTACHMENT_MAX_BYTES // len(line))
+    head = (
+        f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="server.log.txt"\r\nContent-Type: text/plain\r\n\r\n'
+    ).encode()
+    return head + content + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
 
 
 def data_url(raw: bytes, mime: str) -> str:
@@ -243,15 +259,24 @@ class ChatProbe:
 
 # --- one burst ----------------------------------------------------------------------------------
 async def upload_burst(
-    pool: HttpPool, uploaders: list[User], body: bytes, method: str, path: str
+    pool: HttpPool,
+    uploaders: list[User],
+    body: bytes,
+    method: str,
+    path: str | dict[str, str],
+    content_type: str = "application/json",
 ) -> dict[str, Any]:
-    """Every uploader sends `body` at the same moment; statuses and response times."""
+    """Every uploader sends `body` at the same moment (to `path`, or to its own path in a
+    user id -> path map); statuses and response times."""
     times = Latency()
 
     async def one(user: User) -> int:
         started = time.monotonic_ns()
+        where = path if isinstance(path, str) else path[user.user_id]
         try:
-            status, _ = await pool.call(method, path, body, cookie=user.token)
+            status, _ = await pool.call(
+                method, where, body, cookie=user.token, content_type=content_type
+            )
         except HttpError:
             status = 0
         times.record_ns(time.monotonic_ns() - started)
@@ -286,16 +311,24 @@ async def scenario(
     probe: ChatProbe,
     rss: RssSampler,
     cpu: ServerCpu,
+    attachment_paths: dict[str, str],
 ) -> dict[str, Any]:
     await wait_idle(cpu)
-    if kind != "jpeg-message":
+    content_type = "application/json"
+    path: str | dict[str, str]
+    if kind == "file-attachment":
+        method, path = "POST", attachment_paths
+        content_type = f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
+    elif kind != "jpeg-message":
         method, path = "PUT", "/api/auth/update-profile"
     else:
         method, path = "POST", f"/api/messages/send/{peer.user_id}"
     before = rss.mark()
     stop = asyncio.Event()
     chat = asyncio.create_task(probe.run(stop))
-    burst = await upload_burst(pool, uploaders[:concurrency], bodies[kind], method, path)
+    burst = await upload_burst(
+        pool, uploaders[:concurrency], bodies[kind], method, path, content_type
+    )
     peak = rss.peak
     stop.set()
     chat_result = await chat
@@ -355,11 +388,13 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # The JPEG upload's body size without a picture: what receiving the bodies alone costs.
     padding = "x" * len(data_url(jpeg, "image/jpeg"))
     bodies["no-picture"] = json.dumps({"fullName": "Bench User", "padding": padding}).encode()
+    bodies["file-attachment"] = max_text_file()
     uploader_count = max(args.concurrency)
     users = uploader_count + 1 + 2 * CHAT_PAIRS
     log(f"seeding {users} users")
     seeded = seed_database(workdir / "seed", users)
-    env = {"PROFILE_UPDATE_RATE_PER_USER": "100000"}  # the limit is not what is measured
+    # The limits are not what is measured.
+    env = {"PROFILE_UPDATE_RATE_PER_USER": "100000", "ATTACHMENT_RATE_PER_USER": "100000"}
     env.update(pair.split("=", 1) for pair in args.server_env)
     runs: list[dict[str, Any]] = []
     async with launch(SYSTEMS["D"], users, workdir / "app", seeded, **env) as running:
@@ -371,6 +406,13 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         pool = HttpPool("127.0.0.1", running.servers[0].port, size=uploader_count + 8)
         probe = ChatProbe(pairs)
         await probe.connect()
+        attachment_paths = {}
+        if "file-attachment" in args.kinds:  # each uploader's direct conversation with `peer`
+            for user in uploaders:
+                _, detail = await pool.call(
+                    "POST", "/api/conversations/", {"userId": peer.user_id}, cookie=user.token
+                )
+                attachment_paths[user.user_id] = f"/api/conversations/{detail['_id']}/attachments"
         cpu = running.cpu(with_redis=False)
         with RssSampler(pid, args.rss_cap_mb * 2**20) as rss:
             await wait_idle(cpu)
@@ -385,7 +427,16 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 for kind in args.kinds:
                     for concurrency in args.concurrency:
                         result = await scenario(
-                            kind, concurrency, uploaders, peer, bodies, pool, probe, rss, cpu
+                            kind,
+                            concurrency,
+                            uploaders,
+                            peer,
+                            bodies,
+                            pool,
+                            probe,
+                            rss,
+                            cpu,
+                            attachment_paths,
                         )
                         result["round"] = round_no
                         runs.append(result)

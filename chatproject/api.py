@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api import router as auth_router
+from attachments.api import router as attachments_router
 from chatproject.errors import ServiceError
 from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
@@ -34,6 +35,7 @@ api.add_router("/auth/", auth_router)
 api.add_router("/messages/", messaging_router)
 api.add_router("/conversations/", conversations_router)
 api.add_router("/conversations/", actions_router)
+api.add_router("/conversations/", attachments_router)
 
 
 def json_error(request: HttpRequest, message: str, status: int, **extra: object) -> HttpResponse:

@@ -15,6 +15,7 @@ it back as soon as the picture is decoded, before the upload to storage.
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -34,6 +35,9 @@ DECODE_BUSY = "Too many pictures are being processed right now, please try again
 # Only image uploads are this big: a 5,000-character message is at most ~30 KB of JSON.
 LARGE_BODY = 256 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# File attachments are streamed to disk and never decoded: they take no slot (and a burst of
+# them must not make picture uploads wait, nor be refused as "too many pictures").
+NO_PICTURE_UPLOADS = re.compile(r"^/api/conversations/[^/]+/attachments/?$")
 
 
 class _Slots:
@@ -141,7 +145,7 @@ class DecodeSlotMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.is_async:
             return self.__acall__(request)
-        if request.method not in WRITE_METHODS or _content_length(request) <= LARGE_BODY:
+        if not _may_decode(request):
             return self.get_response(request)
         with ExitStack() as stack:
             try:
@@ -154,7 +158,7 @@ class DecodeSlotMiddleware:
                 _drop_body(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        if request.method not in WRITE_METHODS or _content_length(request) <= LARGE_BODY:
+        if not _may_decode(request):
             return await self.get_response(request)
         try:
             semaphore = await sync_to_async(_slots.acquire, thread_sensitive=False)()
@@ -169,6 +173,15 @@ class DecodeSlotMiddleware:
             if not reservation.used:
                 _slots.release(reservation.semaphore)
             _drop_body(request)
+
+
+def _may_decode(request: HttpRequest) -> bool:
+    """A write big enough to carry a picture, to an endpoint that decodes pictures."""
+    return (
+        request.method in WRITE_METHODS
+        and _content_length(request) > LARGE_BODY
+        and NO_PICTURE_UPLOADS.match(request.path) is None
+    )
 
 
 def _drop_body(request: HttpRequest) -> None:

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "ninja",  # Swagger UI for /api/docs from its bundled static files, not a CDN
     "accounts",
     "messaging",
+    "attachments",
 ]
 
 # Django's and WhiteNoise's middleware as subclasses that run on the event loop under ASGI
@@ -144,7 +145,15 @@ if MONGO_URI:
     DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
     MIGRATION_MODULES = {
         app: f"mongo_migrations.{app}"
-        for app in ("admin", "auth", "contenttypes", "sessions", "accounts", "messaging")
+        for app in (
+            "admin",
+            "auth",
+            "contenttypes",
+            "sessions",
+            "accounts",
+            "messaging",
+            "attachments",
+        )
     }
 else:
     DATABASES = {
@@ -240,6 +249,53 @@ IMAGE_DECODE_MAX_PIXELS = env_int("IMAGE_DECODE_MAX_PIXELS", 16_000_000)
 IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2)  # decodes at once, per process
 # Seconds an upload waits for a decode slot before the API answers 503.
 IMAGE_DECODE_WAIT = float(os.environ.get("IMAGE_DECODE_WAIT", "").strip() or 10)
+# --- File attachments (docs/MESSAGING.md, "Attachments") ----------------------------------------
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+# MIME types a file may have (decided from its bytes, not the client's claim). Programs, scripts,
+# HTML, SVG and XML are refused whatever this says (attachments/checks.py).
+ATTACHMENT_TYPES = env_list(
+    "ATTACHMENT_TYPES",
+    ",".join(
+        [
+            "application/pdf",
+            "text/plain",
+            "text/csv",
+            "text/tab-separated-values",
+            "text/markdown",
+            "application/zip",
+            "application/x-7z-compressed",
+            "application/x-tar",
+            "application/gzip",
+            "application/x-bzip2",
+            "application/x-xz",
+            "application/rtf",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.oasis.opendocument.presentation",
+            "application/epub+zip",
+            "audio/mpeg",
+            "audio/mp4",
+            "audio/aac",
+            "audio/ogg",
+            "audio/x-wav",
+            "audio/x-flac",
+            "video/mp4",
+            "video/quicktime",
+            "video/webm",
+            "video/x-matroska",
+        ]
+    ),
+)
+ATTACHMENT_RATE_PER_USER = env_int("ATTACHMENT_RATE_PER_USER", 20)  # uploads per window
+ATTACHMENT_RATE_WINDOW = env_int("ATTACHMENT_RATE_WINDOW", 60)  # seconds
+ATTACHMENT_UNSENT_TTL = env_int("ATTACHMENT_UNSENT_TTL", 3600)  # seconds an unsent upload is kept
+ATTACHMENT_URL_TTL = env_int("ATTACHMENT_URL_TTL", 60)  # seconds a Cloudinary download URL lives
 # JSON bodies carry base64 images: 4/3 of the image cap plus room for the rest.
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_BYTES * 4 // 3 + 64 * 1024
 

@@ -14,7 +14,8 @@ router = Router(tags=["messages"], auth=cookie_auth)
 MARKED_READ = "Messages marked as read"
 SEND_ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
 SEND_DESCRIPTION = (
-    "`text` and/or `image` (a data URL or base64). 201 for a new message; 200 when a retried"
+    "`text` and/or `image` (a data URL or base64) and/or `attachmentId` (a file uploaded with"
+    " `POST /api/conversations/<id>/attachments`). 201 for a new message; 200 when a retried"
     " `clientId` returns the first one, so a retry never duplicates. `replyTo` (optional): the"
     " id of a message of the same conversation it answers (400 when it is not one you can see,"
     " deleted, or a system line). 429 (with `Retry-After`) when sending too fast; 503 when"
@@ -64,6 +65,7 @@ async def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
             image=body.image,
             client_id=body.clientId,
             reply_to=body.replyTo,
+            attachment_id=body.attachmentId,
         )
     else:
         # Text stays on the event loop: the database writer does the rest (the hot path).
@@ -73,6 +75,7 @@ async def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
             text=body.text,
             client_id=body.clientId,
             reply_to=body.replyTo,
+            attachment_id=body.attachmentId,
         )
     # 201 for a new message, 200 when a retried clientId returns the first one.
     return Status(201 if sent.created else 200, sent.payload)

@@ -206,6 +206,7 @@ def message_send(request: HttpRequest, conversation_id: str, body: SendIn) -> St
         image=body.image,
         client_id=body.clientId,
         reply_to=body.replyTo,
+        attachment_id=body.attachmentId,
     )
     return Status(201 if sent.created else 200, sent.payload)
 

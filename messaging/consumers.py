@@ -39,8 +39,8 @@ UNKNOWN_EVENT = "Unknown event"
 BAD_TYPING = "typing needs data {to: <userId> or conversationId, isTyping: true|false}"
 BAD_READ = "read needs data {with: <userId> or conversationId, upTo: <messageId>}"
 BAD_SEND = (
-    "sendMessage needs data {to: <userId> or conversationId, text: <text>,"
-    " clientId: <1-64 characters>, replyTo?: <messageId>}"
+    "sendMessage needs data {to: <userId> or conversationId, text: <text> and/or"
+    " attachmentId, clientId: <1-64 characters>, replyTo?: <messageId>}"
 )
 SEND_FAILED = "The message could not be stored, please retry"
 TOO_MANY_EVENTS = "Too many events: slow down (this one was dropped)"
@@ -185,6 +185,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 text=data.get("text"),
                 client_id=client_id,
                 reply_to=data.get("replyTo"),
+                attachment_id=data.get("attachmentId"),
             )
         except ServiceError as exc:
             await self._send_failed(client_id, exc)

@@ -15,6 +15,7 @@ from django.db.models import Count, Min, Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import iso, user_public
+from attachments.selectors import files_by_message
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from messaging.models import Conversation, Membership, Message, ReceiptMark
@@ -163,8 +164,10 @@ def _shape(
     member_count: int,
     users: dict[Any, User],
     online: set[str],
+    files: dict[Any, dict[str, Any]],
 ) -> dict[str, Any]:
-    shape = conversation_public(conversation, mine=mine, last_message=last)
+    last_file = files.get(last.pk) if last is not None else None
+    shape = conversation_public(conversation, mine=mine, last_message=last, last_file=last_file)
     shape["memberCount"] = member_count
     shape["peer"] = None
     if conversation.kind == Conversation.Kind.DIRECT:
@@ -181,14 +184,16 @@ def conversation_list(*, user: User) -> list[dict[str, Any]]:
     """Every conversation the user is or was in, newest activity first, with unreadCount and
     lastMessage as they may see them.
 
-    Five queries whatever the number of conversations or messages: my memberships, those
-    conversations, their last messages, member counts, the direct conversations' other people.
+    Six queries whatever the number of conversations or messages: my memberships, those
+    conversations, their last messages, their files, member counts, the direct conversations'
+    other people.
     """
     mine = {m.conversation_id: m for m in memberships_of_qs(user_id=user.pk)}
     if not mine:
         return []
     conversations = list(conversations_by_ids_qs(list(mine)))
     last = _last_messages([(c, mine[c.pk]) for c in conversations])
+    files = files_by_message([m.pk for m in last.values()])
     counts = {
         row["conversation_id"]: row["n"]
         for row in member_counts_qs(conversation_ids=[c.pk for c in conversations])
@@ -215,6 +220,7 @@ def conversation_list(*, user: User) -> list[dict[str, Any]]:
             member_count=counts.get(conversation.pk, 0),
             users=users,
             online=online,
+            files=files,
         )
         for conversation in sorted(conversations, key=newest_first, reverse=True)
     ]
@@ -245,9 +251,10 @@ def _as_seen_by(members: list[Membership], viewer: Membership) -> list[Membershi
 def _details(
     conversation: Conversation, members: list[Membership], viewers: list[Membership]
 ) -> dict[Any, dict[str, Any]]:
-    """The detail JSON for each viewer (user pk -> shape). Two queries: the last messages
-    and the members' accounts."""
+    """The detail JSON for each viewer (user pk -> shape). Three queries: the last messages,
+    their files and the members' accounts."""
     last = _last_messages([(conversation, viewer) for viewer in viewers])
+    files = files_by_message(list({m.pk for m in last.values()}))
     users = {u.pk: u for u in users_by_ids_qs([m.user_id for m in members])}
     online = presence_online_ids()
     count = sum(1 for m in members if m.active)
@@ -261,6 +268,7 @@ def _details(
             member_count=count,
             users=users,
             online=online,
+            files=files,
         )
         shape["members"] = [
             {

@@ -3,6 +3,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from accounts.schemas import UserOut
+from attachments.schemas import AttachmentOut
 
 
 class SendIn(Schema):
@@ -11,6 +12,9 @@ class SendIn(Schema):
     clientId: str | None = None
     replyTo: str | None = Field(
         None, description="The id of the message this one answers (of the same conversation)."
+    )
+    attachmentId: str | None = Field(
+        None, description="A file uploaded to this conversation before, not sent yet."
     )
 
 
@@ -46,6 +50,7 @@ class MessagePreviewOut(Schema):
     )
     text: str | None = None
     image: str | None = None
+    file: AttachmentOut | None = Field(None, description="The attached file, if any.")
     createdAt: str
     updatedAt: str
     clientId: str | None = None

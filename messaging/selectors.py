@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from accounts.selectors import user_public
+from attachments.selectors import files_by_message
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from messaging.conversion import direct_key
@@ -267,13 +268,16 @@ def message_extras(
 
 
 def messages_public(conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
-    """Rows as the whole Message JSON, with receipts, quotes and reactions read in bulk."""
+    """Rows as the whole Message JSON, with receipts, files, quotes and reactions read in bulk
+    (a query each for all the rows)."""
     receipts = direct_receipts(conversation, messages)
+    files = files_by_message([m.pk for m in messages])
     originals, reactions = message_extras(messages)
     return [
         message_public(
             m,
             receipts.get(m.pk, NO_RECEIPT),
+            files.get(m.pk),
             original=originals.get(m.reply_to_id),
             reactions=reactions.get(m.pk, []),
         )
@@ -291,8 +295,9 @@ def _recency(entry: tuple[Conversation, Message] | None) -> Any:
 def user_contacts(*, user: User) -> list[dict[str, Any]]:
     """Every other active user with `unreadCount` and `lastMessage`, latest conversation first.
 
-    Five queries whatever the number of users, conversations or messages: users, my
-    memberships, their conversations, the last messages, the other members' cursors.
+    Six queries whatever the number of users, conversations or messages: users, my
+    memberships, their conversations, the last messages, the other members' cursors, the
+    files of the last messages.
     """
     contacts = list(contacts_qs(user=user))
     mine = {m.conversation_id: m for m in memberships_of_qs(user_id=user.pk)}
@@ -314,6 +319,7 @@ def user_contacts(*, user: User) -> list[dict[str, Any]]:
         if other is not None and last is not None:
             by_peer[other.user_id] = (conversation, last)
     online = online_user_ids()
+    files = files_by_message([last.pk for _, last in by_peer.values()])
 
     # Name order first; the stable second sort then puts recent conversations on top.
     contacts.sort(key=lambda c: (c.full_name.casefold(), str(c.pk)))
@@ -331,7 +337,7 @@ def user_contacts(*, user: User) -> list[dict[str, Any]]:
                     delivered_at=other.delivered_at if last.seq <= other.delivered_seq else None,
                     read_at=other.read_at if last.seq <= other.read_seq else None,
                 )
-            last_shape = message_preview(last, receipt)
+            last_shape = message_preview(last, receipt, files.get(last.pk))
         result.append(
             {
                 **user_public(contact, online=str(contact.pk) in online),

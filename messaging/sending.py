@@ -4,6 +4,9 @@ Two doors, one set of rules: `message_send` for sync callers (the REST endpoints
 carry an image) and `message_send_async` for the WebSocket's `sendMessage` (text only), which
 never leaves the event loop except for the database writer (messaging/writer.py). Both store
 through `message_store`, a writer job, and announce `newMessage` once it has committed.
+
+Either may carry a file uploaded before (`attachmentId`, attachments/): the same writer job
+checks it and points it at the message, so a plain text send costs no query for it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.user_cache import cache as user_cache
+from attachments.selectors import files_by_message
+from attachments.services import attachment_attach, attachment_for_send, attachment_pk
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
 from chatproject.images import image_decode, image_store, images_delete
@@ -67,13 +72,14 @@ def receiver_check(*, sender_id: Any, receiver_id: object) -> Any:
 
 
 def content_check(
-    *, text: object, image: object, client_id: object
+    *, text: object, image: object, client_id: object, attachment_id: object = None
 ) -> tuple[str, str | None, str | None]:
-    """Validate what is sent, without touching the database: (text, image, clientId)."""
+    """Validate what is sent, without touching the database: (text, image, clientId). Text,
+    an image or a file (`attachment_id`, checked by the writer job) must be there."""
     if text is not None and not isinstance(text, str):
         raise ServiceError(TEXT_NOT_A_STRING, errors={"text": [TEXT_NOT_A_STRING]})
     text = text if text and text.strip() else ""
-    if not text and not image:
+    if not text and not image and attachment_id in (None, ""):
         raise ServiceError(EMPTY_MESSAGE)
     if len(text) > TEXT_MAX_LENGTH:
         raise ServiceError(TEXT_TOO_LONG, errors={"text": [TEXT_TOO_LONG]})
@@ -151,7 +157,10 @@ def _existing(sender_id: Any, client_id: str | None) -> Sent | None:
     )
     originals, reactions = selectors.message_extras([first])
     payload = message_public(
-        first, original=originals.get(first.reply_to_id), reactions=reactions.get(first.pk, [])
+        first,
+        file=files_by_message([first.pk]).get(first.pk),
+        original=originals.get(first.reply_to_id),
+        reactions=reactions.get(first.pk, []),
     )
     return Sent(first, False, {**payload, "prevId": str(prev) if prev is not None else None})
 
@@ -165,13 +174,16 @@ def message_store(
     client_id: str | None,
     over_limit: int | None,
     reply_to_pk: Any = None,
+    attachment_id: Any = None,
 ) -> Sent:
     """The database part of a send, run by the writer: a writer job, committed by the caller.
 
     A clientId stored before returns the first message (a retry is never refused by the limit
     and never stored twice, even when two retries race: the unique index decides). Otherwise
     `over_limit` (seconds to wait) refuses with 429. The message takes the conversation's next
-    seq. A reply (`reply_to_pk`) reads its original first; a plain message reads nothing more.
+    seq. A reply (`reply_to_pk`) reads its original first; a file (`attachment_id`, a pk) must
+    be the sender's upload to this conversation, not sent yet (400): it is checked before the
+    insert and taken after it, in the same job. A plain message reads nothing more.
     """
     if over_limit is not None or reply_to_pk is not None:
         existing = _existing(sender_id, client_id)
@@ -182,6 +194,17 @@ def message_store(
     original = None
     if reply_to_pk is not None:
         original = reply_original(sender_id, conversation_id, reply_to_pk)
+    attachment = None
+    if attachment_id is not None:
+        try:
+            attachment = attachment_for_send(
+                attachment_id=attachment_id, sender_id=sender_id, conversation_id=conversation_id
+            )
+        except ServiceError:
+            existing = _existing(sender_id, client_id)  # a retry: the first send took the file
+            if existing is not None:
+                return existing
+            raise
     message = Message(
         sender_id=sender_id,
         receiver_id=receiver_pk,
@@ -197,7 +220,10 @@ def message_store(
         if existing is None:
             raise
         return existing  # a retry (maybe racing the first) with the same clientId
-    return Sent(message, True, message_event(message, prev_id, original=original))
+    file = None
+    if attachment is not None:  # another send taking it meanwhile: 400, the job undone
+        file = attachment_attach(attachment=attachment, message_id=message.pk)
+    return Sent(message, True, message_event(message, prev_id, file, original=original))
 
 
 class Duplicate(IntegrityError):
@@ -256,13 +282,17 @@ def message_send(
     image: str | None,
     client_id: str | None,
     reply_to: object = None,
+    attachment_id: object = None,
 ) -> Sent:
     """Store a message to `receiver_id` (their direct conversation) and announce it to both
     people. The same `client_id` from the same sender returns the first message
     (`created` False). `reply_to`: the id of the message it answers."""
     receiver_pk = receiver_check(sender_id=sender.pk, receiver_id=receiver_id)
-    text, image, client_id = content_check(text=text, image=image, client_id=client_id)
+    text, image, client_id = content_check(
+        text=text, image=image, client_id=client_id, attachment_id=attachment_id
+    )
     reply_to_pk = reply_check(reply_to)
+    file_pk = attachment_pk(attachment_id)
     if image:
         # Before the costly image work: a retry needs none, and a wrong receiver gets nothing.
         existing = _existing(sender.pk, client_id)
@@ -271,7 +301,9 @@ def message_send(
     if not selectors.user_qs(user_id=receiver_pk, active_only=True).exists():
         raise ServiceError(selectors.USER_NOT_FOUND, status=404)
     conversation_id = direct_conversation_id(sender.pk, receiver_pk)
-    sent = _store_sync(sender.pk, conversation_id, receiver_pk, text, image, client_id, reply_to_pk)
+    sent = _store_sync(
+        sender.pk, conversation_id, receiver_pk, text, image, client_id, reply_to_pk, file_pk
+    )
     if sent.created:
         announce_new_message(sent)
     return sent
@@ -285,6 +317,7 @@ def conversation_message_send(
     image: str | None,
     client_id: str | None,
     reply_to: object = None,
+    attachment_id: object = None,
 ) -> Sent:
     """Store a message in a conversation the sender is in now, and announce it to its members.
 
@@ -302,8 +335,11 @@ def conversation_message_send(
     )
     if not member:
         raise NotAMember
-    text, image, client_id = content_check(text=text, image=image, client_id=client_id)
+    text, image, client_id = content_check(
+        text=text, image=image, client_id=client_id, attachment_id=attachment_id
+    )
     reply_to_pk = reply_check(reply_to)
+    file_pk = attachment_pk(attachment_id)
     if image:
         existing = _existing(sender.pk, client_id)  # a retry needs no image work
         if existing is not None:
@@ -311,7 +347,9 @@ def conversation_message_send(
     receiver_pk = None
     if conversation.kind == Conversation.Kind.DIRECT:
         receiver_pk = next(p for p in direct_members(conversation) if p != sender.pk)
-    sent = _store_sync(sender.pk, conversation.pk, receiver_pk, text, image, client_id, reply_to_pk)
+    sent = _store_sync(
+        sender.pk, conversation.pk, receiver_pk, text, image, client_id, reply_to_pk, file_pk
+    )
     if sent.created:
         announce_new_message(sent)
     return sent
@@ -325,13 +363,24 @@ def _store_sync(
     image: str | None,
     client_id: str | None,
     reply_to_pk: Any = None,
+    file_pk: Any = None,
 ) -> Sent:
     wait = _limit_hit(sender_id)
     stored = ""
     if image and wait is None:
         # Stored before the row exists: a bad image or a storage outage leaves nothing behind.
         stored = image_store(image_decode(image, max_side=IMAGE_MAX_SIDE), folder=IMAGE_FOLDER)
-    args = (sender_id, conversation_id, receiver_pk, text, stored, client_id, wait, reply_to_pk)
+    args = (
+        sender_id,
+        conversation_id,
+        receiver_pk,
+        text,
+        stored,
+        client_id,
+        wait,
+        reply_to_pk,
+        file_pk,
+    )
     try:
         sent = write(message_store, *args)
     except (WriterBusy, OperationalError) as exc:  # full queue, database locked or away
@@ -366,27 +415,40 @@ async def message_send_async(
     text: object,
     client_id: object,
     reply_to: object = None,
+    attachment_id: object = None,
 ) -> Sent:
     """The WebSocket's `sendMessage` (and REST text sends): the same rules as REST for a text
-    message, to a person (`to`, their direct conversation) or to a conversation the sender is
-    in, maybe in reply to one of its messages (`reply_to`)."""
+    message (and a file uploaded before), to a person (`to`, their direct conversation) or to a
+    conversation the sender is in, maybe in reply to one of its messages (`reply_to`)."""
     reply_to_pk = reply_check(reply_to)
+    content = {"text": text, "image": None, "client_id": client_id, "attachment_id": attachment_id}
     if conversation_id is not None:
         conversation_pk = parse_pk(Conversation, conversation_id)
         if conversation_pk is None:
             raise ServiceError(selectors.CONVERSATION_NOT_FOUND, status=404)
-        text, _, client_id = content_check(text=text, image=None, client_id=client_id)
+        text, _, client_id = content_check(**content)
         # A direct conversation's message names its receiver, whichever way it was addressed:
         # message_append takes it from the conversation's key (no extra read here).
         receiver_pk = None
     else:
         receiver_pk = receiver_check(sender_id=sender_id, receiver_id=receiver_id)
-        text, _, client_id = content_check(text=text, image=None, client_id=client_id)
+        text, _, client_id = content_check(**content)
         conversation_pk = await adirect_conversation_id(sender_id, receiver_pk)
+    file_pk = attachment_pk(attachment_id)
     wait = _limit_hit(sender_id)
     if wait is not None and client_id is None:
         raise ServiceError(TOO_MANY_MESSAGES, status=429, retry_after=wait)
-    args = (sender_id, conversation_pk, receiver_pk, text, "", client_id, wait, reply_to_pk)
+    args = (
+        sender_id,
+        conversation_pk,
+        receiver_pk,
+        text,
+        "",
+        client_id,
+        wait,
+        reply_to_pk,
+        file_pk,
+    )
     try:
         sent = await awrite(message_store, *args)
     except (WriterBusy, OperationalError) as exc:  # full queue, database locked or away

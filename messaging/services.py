@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from attachments.services import attachments_delete
 from chatproject.images import images_delete
 from messaging import realtime, selectors
 from messaging.members import member_ids
@@ -17,7 +18,7 @@ DELETE_BATCH = 500
 
 
 def messages_delete(*, messages: QuerySet[Message]) -> tuple[int, int]:
-    """Delete messages and, once the deletion commits, their stored images.
+    """Delete messages and, once the deletion commits, their stored images and files.
 
     Returns (messages deleted, images deleted). Rows go by primary key in batches, so a
     queryset filtered across relations (admin search) deletes on MongoDB too, where a delete
@@ -35,6 +36,7 @@ def messages_delete(*, messages: QuerySet[Message]) -> tuple[int, int]:
             if not count:
                 break  # nothing more can go; never loop on rows that will not delete
             deleted += count
+            attachments_delete(message_ids=[pk for pk, _, _ in batch])
             images += [image for _, image, _ in batch if image]
             touched |= {conversation_id for _, _, conversation_id in batch}
         conversations_point_at_newest(touched)
@@ -60,6 +62,7 @@ def conversations_delete(*, conversations: QuerySet[Conversation]) -> int:
     with transaction.atomic():
         for pk in doomed:
             messages_delete(messages=Message.objects.filter(conversation_id=pk))
+        attachments_delete(conversation_ids=doomed)  # uploads never sent
         deleted = (
             Conversation.objects.filter(pk__in=doomed).delete()[1].get(Conversation._meta.label, 0)
         )
@@ -69,7 +72,8 @@ def conversations_delete(*, conversations: QuerySet[Conversation]) -> int:
 
 
 def messages_purge(*, older_than: datetime, dry_run: bool = False) -> tuple[int, int]:
-    """Delete every message created before `older_than` with its image, or only count them.
+    """Delete every message created before `older_than` with its image and file, or only
+    count them.
 
     Returns (messages, images) deleted, or that would be.
     """

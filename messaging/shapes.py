@@ -25,10 +25,13 @@ NO_RECEIPT = Receipt()
 REPLY_SNIPPET_LENGTH = 200  # characters of the original a reply quotes
 
 
-def message_preview(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str, Any]:
-    """The contract's Message shape plus `conversationId`, `seq`, `editedAt` and `deletedAt`;
-    system lines add `kind` and `event`. `text`/`image` are null when absent (and always once
-    deleted); `receiverId` is null in groups, `deliveredAt`/`readAt` (the receiver's, in a
+def message_preview(
+    message: Message, receipt: Receipt = NO_RECEIPT, file: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The contract's Message shape plus `conversationId`, `seq`, `file` (the attachment's JSON,
+    read by the caller: attachments.selectors.files_by_message), `editedAt` and `deletedAt`;
+    system lines add `kind` and `event`. `text`/`image`/`file` are null when absent (and always
+    once deleted); `receiverId` is null in groups, `deliveredAt`/`readAt` (the receiver's, in a
     direct conversation) null until then. What a sidebar shows of its last message."""
     deleted = message.deleted_at is not None
     shape = {
@@ -39,6 +42,7 @@ def message_preview(message: Message, receipt: Receipt = NO_RECEIPT) -> dict[str
         "receiverId": str(message.receiver_id) if message.receiver_id is not None else None,
         "text": None if deleted else (message.text or None),
         "image": None if deleted else (image_url(message.image) or None),
+        "file": None if deleted else file,
         "createdAt": iso(message.created_at),
         "updatedAt": iso(message.updated_at),
         "clientId": message.client_id or None,
@@ -86,6 +90,7 @@ def reactions_public(rows: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
 def message_public(
     message: Message,
     receipt: Receipt = NO_RECEIPT,
+    file: dict[str, Any] | None = None,
     *,
     original: Message | None,
     reactions: list[dict[str, Any]],
@@ -94,19 +99,23 @@ def message_public(
     (`original` is the message it replies to, as read; `reactions` from reactions_public)."""
     deleted = message.deleted_at is not None
     return {
-        **message_preview(message, receipt),
+        **message_preview(message, receipt, file),
         "replyTo": reply_public(message, original),
         "reactions": [] if deleted else reactions,
     }
 
 
 def message_event(
-    message: Message, prev_id: Any, *, original: Message | None = None
+    message: Message,
+    prev_id: Any,
+    file: dict[str, Any] | None = None,
+    *,
+    original: Message | None = None,
 ) -> dict[str, Any]:
     """A new message as `newMessage` and the send answers carry it (no reactions yet): plus
     `prevId`, the conversation's previous message (null for the first), so a client can tell
     it missed one."""
-    shape = message_public(message, original=original, reactions=[])
+    shape = message_public(message, file=file, original=original, reactions=[])
     return {**shape, "prevId": str(prev_id) if prev_id is not None else None}
 
 
@@ -145,6 +154,7 @@ def conversation_public(
     *,
     mine: Membership,
     last_message: Message | None,
+    last_file: dict[str, Any] | None = None,
     members: list[Membership] | None = None,
 ) -> dict[str, Any]:
     """A conversation as `mine` (the asking member) sees it: what's new is counted from their
@@ -162,7 +172,9 @@ def conversation_public(
         "createdAt": iso(conversation.created_at),
         "updatedAt": iso(conversation.updated_at),
         "lastSeq": last_seq,
-        "lastMessage": message_preview(last_message) if last_message is not None else None,
+        "lastMessage": (
+            message_preview(last_message, file=last_file) if last_message is not None else None
+        ),
         "lastActivityAt": iso(activity),
         "unreadCount": unread_count(last_seq, mine),
         "role": mine.role,

@@ -31,6 +31,8 @@ from django_mongodb_backend.query import MongoQuery
 
 from accounts import services as account_services
 from accounts.models import User
+from attachments import selectors as attachment_selectors
+from attachments.models import Attachment
 from messaging import (
     conversation_selectors,
     editing,
@@ -190,6 +192,7 @@ def _builders() -> dict[str, Callable[[], Any]]:
     me, other = unsaved(User, 1), unsaved(User, 2)
     conversation = fake_pk(Conversation, 5)
     cursor = fake_pk(Message, 7)
+    upload = fake_pk(Attachment, 11)
     now = timezone.now()
     page = dict(conversation_id=conversation, seq_from=3, seq_until=90, limit=50)
     return {
@@ -268,6 +271,23 @@ def _builders() -> dict[str, Callable[[], Any]]:
         "hot_head_move": lambda: hotsql.conversation_head_move(conversation, 8, cursor, now),
         "hot_direct_keys": lambda: hotsql.direct_keys([conversation]),
         "hot_delivered_moves": lambda: hotsql.delivered_moves([(conversation, me.pk, 8)], now),
+        # Attachments (attachments/selectors.py, services.py).
+        "files_by_message": lambda: attachment_selectors.files_by_message([cursor]),
+        "attachment": lambda: attachment_selectors.attachment_qs(attachment_id=upload).first(),
+        "attachments_in": lambda: list(
+            attachment_selectors.attachments_in_qs(conversation_ids=[conversation])
+        ),
+        "unsent_before": lambda: attachment_selectors.unsent_before_qs(created_before=now).count(),
+        "member_window": lambda: attachment_selectors.member_window_qs(
+            conversation_id=conversation, user_id=me.pk
+        ).first(),
+        "message_seq_of_file": lambda: attachment_selectors.message_seq_qs(
+            conversation_id=conversation, message_id=cursor
+        ).first(),
+        "attachment_attach": lambda: Attachment.objects.filter(
+            pk=upload, message__isnull=True, uploader_id=me.pk
+        ).update(message_id=cursor),
+        "attachments_delete": lambda: Attachment.objects.filter(pk__in=[upload]).delete(),
     }
 
 
@@ -368,7 +388,8 @@ def test_compiles_the_users_list(routed: Recorder, db) -> None:  # noqa: ANN001
     rows = selectors.user_contacts(user=me)
 
     assert rows[0]["fullName"] == "Bob" and rows[0]["lastMessage"]["text"] == "hi"
-    assert len(routed.reads) == 5  # users, memberships, conversations, last messages, members
+    # users, memberships, conversations, last messages, members, the last messages' files
+    assert len(routed.reads) == 6
     assert "$lookup" not in str(routed.reads)
 
 
@@ -397,8 +418,8 @@ def test_compiles_a_history_page(routed: Recorder, db) -> None:  # noqa: ANN001
 
     assert [m["text"] for m in page] == ["hi"]
     # the other user, the conversation, my membership, the cursor, the page, two receipt reads,
-    # the reactions (no message replies to another: no originals to read)
-    assert len(routed.reads) == 8
+    # the page's files, the reactions (no message replies to another: no originals to read)
+    assert len(routed.reads) == 9
     assert page[0]["reactions"] == [] and page[0]["replyTo"] is None
 
 
@@ -516,7 +537,7 @@ def test_compiles_the_sidebar(routed: Recorder, db, left: bool) -> None:  # noqa
 
     assert rows[0]["title"] == "Team" and rows[0]["lastMessage"]["text"] == "hi"
     assert rows[0]["active"] is not left
-    assert len(routed.reads) == 4  # no direct conversation: no peers to read
+    assert len(routed.reads) == 5  # with the files; no direct conversation: no peers to read
     assert "$lookup" not in str(routed.reads)
 
 
@@ -559,6 +580,41 @@ def test_compiles_who_to_tell_of_a_group_cursor_move(routed: Recorder, db) -> No
     [(collection, pipeline)] = routed.reads
     assert collection == MESSAGES and "$lookup" not in str(pipeline)
     assert "seq" in str(pipeline) and "conversation_id" in str(pipeline)
+
+
+def test_compiles_sending_and_downloading_a_file(routed: Recorder, db) -> None:  # noqa: ANN001
+    """The upload's insert, the send's check and attach, the download's access check."""
+    from attachments.selectors import attachment_for_download
+
+    me = unsaved(User, 1, full_name="Me", email="me@example.com")
+    group, _ = _group_rows(routed, me)
+    upload = unsaved(
+        Attachment,
+        11,
+        conversation_id=group.pk,
+        uploader_id=me.pk,
+        storage_name="attachments/x",
+        name="a.pdf",
+        size=3,
+        content_type="application/pdf",
+        created_at=timezone.now(),
+    )
+    routed.rows[Attachment._meta.db_table] = [document(upload)]
+
+    sent = sending.conversation_message_send(
+        sender=me,
+        conversation_id=str(group.pk),
+        text=None,
+        image=None,
+        client_id="f-1",
+        attachment_id=str(upload.pk),
+    )
+
+    assert sent.payload["file"]["name"] == "a.pdf"
+    attach = [c for c, _, pipeline in routed.updates if "message_id" in pipeline[0]["$set"]]
+    assert attach == [Attachment._meta.db_table]
+    assert attachment_for_download(user=me, attachment_id=str(upload.pk)) is not None
+    assert "$lookup" not in str(routed.reads)
 
 
 def test_compiles_purge_and_delete(routed: Recorder, db) -> None:  # noqa: ANN001

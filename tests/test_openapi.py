@@ -53,6 +53,7 @@ ERRORS = {
         429,
         503,
     },
+    ("post", f"{CONVERSATION}/attachments"): {400, 401, 403, 404, 413, 429, 503},
 }
 
 

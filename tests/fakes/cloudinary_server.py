@@ -9,6 +9,11 @@ the image format, and answers with the usual JSON (public_id, version, format, s
 at the SDK's delivery URLs once `cloudinary.config(**fake.delivery)` is set, so a test can
 fetch what a browser would see.
 
+Raw uploads (`resource_type="raw"`, any bytes) are accepted whole or in parts (the SDK's
+`upload_large`: `Content-Range` and `X-Unique-Upload-Id` headers). A `type="private"` upload
+is not served at any public URL, only through a signed, unexpired
+`/v1_1/<cloud>/raw/download?...` URL (`cloudinary.utils.private_download_url`), as a download.
+
     with FakeCloudinary() as fake:
         cloudinary.config(upload_prefix=fake.url, **fake.credentials, **fake.delivery)
         ...                       # fake.uploads holds every stored upload
@@ -30,10 +35,13 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import PurePosixPath
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 API_PATH = re.compile(
     r"^/v1_1/(?P<cloud>[^/]+)/(?P<rtype>image|raw|video|auto)/(?P<action>upload|destroy)$"
 )
+DOWNLOAD_PATH = re.compile(r"^/v1_1/(?P<cloud>[^/]+)/(?P<rtype>image|raw|video)/download$")
+CONTENT_RANGE = re.compile(r"^bytes (?P<first>\d+)-(?P<last>\d+)/(?P<total>\d+)$")
 DELIVERY_PATH = re.compile(
     r"^/(?P<cloud>[^/]+)/image/upload/(?:v\d+/)?(?P<public_id>.+?)(?:\.(?P<ext>[a-z0-9]+))?$"
 )
@@ -59,6 +67,8 @@ class Upload:
     content: bytes
     fields: dict[str, str]
     secure_url: str
+    resource_type: str = "image"
+    type: str = "upload"
 
 
 def sniff(content: bytes) -> tuple[str, str] | None:
@@ -95,6 +105,7 @@ class FakeCloudinary:
         self.api_secret = api_secret
         self.mode = "ok"
         self.uploads: list[Upload] = []
+        self.parts: dict[str, bytearray] = {}  # upload id -> bytes received so far
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -171,12 +182,21 @@ class FakeCloudinary:
         )
 
     def upload_for(self, url: str) -> Upload | None:
+        """The public upload served at `url` (private ones are never public)."""
         with self._lock:
-            return next((u for u in self.uploads if u.secure_url == url), None)
+            return next(
+                (u for u in self.uploads if u.secure_url == url and u.type != "private"), None
+            )
 
     # --- behaviour ------------------------------------------------------------------------------
     def _answer(
-        self, cloud: str, action: str, fields: dict[str, str], file: tuple[str, bytes] | None
+        self,
+        cloud: str,
+        action: str,
+        fields: dict[str, str],
+        file: tuple[str, bytes] | None,
+        rtype: str = "image",
+        headers: Any = None,
     ) -> tuple[int, dict]:
         """(status, JSON body) for one signed API request."""
         if cloud != self.cloud_name:
@@ -187,6 +207,8 @@ class FakeCloudinary:
             return 401, {"error": {"message": "Invalid Signature"}}
         if action == "destroy":
             return self._destroy(fields.get("public_id", ""))
+        if rtype == "raw":
+            return self._upload_raw(fields, file, headers or {})
         return self._upload(fields, file)
 
     def _destroy(self, public_id: str) -> tuple[int, dict]:
@@ -195,6 +217,62 @@ class FakeCloudinary:
             found = len(kept) < len(self.uploads)
             self.uploads[:] = kept
         return 200, {"result": "ok" if found else "not found"}
+
+    def _upload_raw(
+        self, fields: dict[str, str], file: tuple[str, bytes] | None, headers: Any
+    ) -> tuple[int, dict]:
+        """Any bytes, whole or in parts; the public id is the one asked for (raw keeps its
+        extension in it)."""
+        if file is None:
+            return 400, {"error": {"message": "Missing required parameter - file"}}
+        public_id = fields.get("public_id") or secrets.token_hex(10)
+        content = file[1]
+        content_range = CONTENT_RANGE.match(headers.get("Content-Range") or "")
+        if content_range:
+            upload_id = headers.get("X-Unique-Upload-Id", "")
+            with self._lock:
+                received = self.parts.setdefault(upload_id, bytearray())
+                if int(content_range["first"]) != len(received):
+                    return 400, {"error": {"message": "Parts out of order"}}
+                received += content
+                if int(content_range["last"]) + 1 < int(content_range["total"]):
+                    return 200, {"done": False, "public_id": public_id}
+                content = bytes(self.parts.pop(upload_id))
+        kind = fields.get("type") or "upload"
+        version = int(time.time())
+        secure_url = f"{self.url}/{self.cloud_name}/raw/{kind}/v{version}/{public_id}"
+        upload = Upload(
+            public_id, version, "", "application/octet-stream", content, dict(fields),
+            secure_url, resource_type="raw", type=kind,
+        )  # fmt: skip
+        with self._lock:
+            self.uploads.append(upload)
+        return 200, {
+            "public_id": public_id,
+            "version": version,
+            "resource_type": "raw",
+            "type": kind,
+            "bytes": len(content),
+            "secure_url": secure_url,
+            "url": secure_url,
+            "done": True,
+        }
+
+    def _download(self, cloud: str, fields: dict[str, str]) -> tuple[int, bytes, dict]:
+        """A signed private download: (status, body, headers)."""
+        if cloud != self.cloud_name or fields.get("api_key") != self.api_key:
+            return 401, b"Unknown cloud or API key", {}
+        if fields.get("signature") != expected_signature(fields, self.api_secret):
+            return 401, b"Invalid Signature", {}
+        if int(fields.get("expires_at") or 0) < time.time():
+            return 401, b"Expired", {}
+        with self._lock:
+            upload = next((u for u in self.uploads if u.public_id == fields.get("public_id")), None)
+        if upload is None:
+            return 404, b"Resource not found", {}
+        name = PurePosixPath(upload.public_id).name
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return 200, upload.content, headers
 
     def _upload(self, fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[int, dict]:
         if file is None:
@@ -258,9 +336,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # quiet test output
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -288,12 +370,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": "Not found"}})
             return
         fields, file = _parse_multipart(self.headers.get("Content-Type", ""), body)
-        status, payload = fake._answer(match["cloud"], match["action"], fields, file)
+        status, payload = fake._answer(
+            match["cloud"], match["action"], fields, file, match["rtype"], self.headers
+        )
         self._json(status, payload)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         fake = self.owner
         fake.requests.append(("GET", self.path))
+        path, _, query = self.path.partition("?")
+        download = DOWNLOAD_PATH.match(path)
+        if download:
+            fields = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+            status, body, headers = fake._download(download["cloud"], fields)
+            self._send(status, body, "application/octet-stream", headers)
+            return
         url = fake.url + self.path
         upload = fake.upload_for(url)
         if upload is None:

@@ -26,6 +26,7 @@ MESSAGE_KEYS = {
     "receiverId",
     "text",
     "image",
+    "file",
     "createdAt",
     "updatedAt",
     "clientId",

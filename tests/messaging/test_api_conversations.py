@@ -158,14 +158,14 @@ def _populate(me, make_user, make_message, make_group, group_post, count: int) -
 
 
 @pytest.mark.parametrize("count", [3, 30])
-def test_sidebar_costs_five_queries_whatever_the_size(
+def test_sidebar_costs_six_queries_whatever_the_size(
     count, alice, make_user, make_message, make_group, group_post, django_assert_num_queries
 ):  # noqa: ANN001
-    """My memberships, those conversations, the last messages I may see, member counts, the
-    other people of direct conversations: five queries for 3 or 30 conversations."""
+    """My memberships, those conversations, the last messages I may see, their files, member
+    counts, the other people of direct conversations: six queries for 3 or 30 conversations."""
     _populate(alice, make_user, make_message, make_group, group_post, count)
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         rows = conversation_selectors.conversation_list(user=alice)
 
     assert len(rows) == count

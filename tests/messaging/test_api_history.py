@@ -12,6 +12,7 @@ MESSAGE_KEYS = {
     "receiverId",
     "text",
     "image",
+    "file",
     "createdAt",
     "updatedAt",
     "clientId",

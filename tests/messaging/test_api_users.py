@@ -111,14 +111,15 @@ def _populate(make_user, make_message, me, count: int) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("others", [3, 30])
-def test_users_list_runs_five_queries_whatever_the_size(
+def test_users_list_runs_six_queries_whatever_the_size(
     others, make_user, make_message, alice, django_assert_num_queries
 ):  # noqa: ANN001
-    """Users, my memberships, those conversations, their last messages and the other members'
-    cursors: five queries whatever the number of people or messages, no N+1."""
+    """Users, my memberships, those conversations, their last messages, the other members'
+    cursors and the last messages' files: six queries whatever the number of people or
+    messages, no N+1."""
     _populate(make_user, make_message, alice, others)
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         rows = selectors.user_contacts(user=alice)
 
     assert len(rows) == others

@@ -242,15 +242,16 @@ def _decorate(page: list[Message], alice, bob) -> None:  # noqa: ANN001
 def test_a_conversation_page_reads_replies_and_reactions_in_one_query_each(
     size, alice, bob, make_group, group_post, login_client, django_assert_num_queries
 ):  # noqa: ANN001
-    """The conversation, my membership, the page, the reactions, the quoted originals: five
-    queries for a page of a group whatever its size (a direct one adds its two receipt reads)."""
+    """The conversation, my membership, the page, the files, the reactions, the quoted
+    originals: six queries for a page of a group whatever its size (a direct one adds its two
+    receipt reads)."""
     team = make_group(alice, bob)
     posted = [group_post(bob, team, f"m{n}") for n in range(size)]
     _decorate(posted, alice, bob)
     client = login_client(alice)
     client.get(URL)  # the user cache is warm: authentication costs no query
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         page = ok(client.get(f"{URL}{team.pk}/messages?limit=100"))
 
     assert len(page) == size + 1
@@ -263,13 +264,13 @@ def test_a_seed_history_page_reads_replies_and_reactions_in_one_query_each(
     size, alice, bob, make_message, login_client, django_assert_num_queries
 ):  # noqa: ANN001
     """The other user, the conversation, my membership, the page, two receipt reads, the
-    reactions, the quoted originals: eight queries whatever the page size."""
+    files, the reactions, the quoted originals: nine queries whatever the page size."""
     posted = [make_message(bob, alice, f"m{n}") for n in range(size)]
     _decorate(posted, alice, bob)
     client = login_client(alice)
     client.get(URL)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         page = ok(client.get(f"/api/messages/{bob.pk}?limit=100"))
 
     assert len(page) == size
@@ -281,11 +282,12 @@ def test_a_seed_history_page_reads_replies_and_reactions_in_one_query_each(
 def test_a_page_without_replies_skips_the_originals_query(
     alice, bob, make_group, group_post, login_client, django_assert_num_queries
 ):  # noqa: ANN001
-    """No message of the page replies to anything: the reactions read is the only extra one."""
+    """No message of the page replies to anything: the files and reactions reads are the only
+    extra ones."""
     team = make_group(alice, bob)
     group_post(bob, team, "plain")
     client = login_client(alice)
     client.get(URL)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         ok(client.get(f"{URL}{team.pk}/messages"))
