@@ -19,7 +19,7 @@ run: $(STAMP)
 	@if [ "$${DJANGO_DEBUG:-1}" = 1 ]; then DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo; \
 	else echo "Production mode: demo users not created (manage.py seed_demo --allow-production)."; fi
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput -v 0
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/daphne -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python -m chatproject.serve -b 127.0.0.1 -p $(PORT) chatproject.asgi:application
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -94,7 +94,9 @@ class AppServer(DaphneServer):
             # Named, not "auto": a missing uvloop/httptools must fail, not fall back silently.
             args += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"]
         else:
-            args = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", port, self.asgi]
+            # Daphne as the product runs it (chatproject/serve.py: its input queue swapped).
+            args = [str(VENV_BIN / "python"), "-m", "chatproject.serve"]
+            args += ["-b", "127.0.0.1", "-p", port, self.asgi]
             args += ["-v", "0"]
         self._spawn(args, env=self.env)
         _wait_for(self.answers_http, timeout=START_TIMEOUT, what=self.server, process=self)

@@ -217,7 +217,8 @@ def daphne_env(workdir: str | os.PathLike[str], **extra: str) -> dict[str, str]:
 
 
 class DaphneServer(_Process):
-    """`daphne chatproject.asgi:application` on 127.0.0.1, started and ready on construction."""
+    """`python -m chatproject.serve chatproject.asgi:application` (daphne) on 127.0.0.1, started
+    and ready on construction."""
 
     name = "daphne"
 
@@ -275,9 +276,10 @@ class DaphneServer(_Process):
             conn.close()
 
     def start(self) -> None:
-        daphne = str(VENV_BIN / "daphne")
+        # The product's launcher: daphne with Parley's input queue (chatproject/serve.py).
+        serve = [str(VENV_BIN / "python"), "-m", "chatproject.serve"]
         self._spawn(
-            [daphne, "-b", "127.0.0.1", "-p", str(self.port), "chatproject.asgi:application"],
+            [*serve, "-b", "127.0.0.1", "-p", str(self.port), "chatproject.asgi:application"],
             env=self.env,
         )
         _wait_for(self.answers_http, timeout=START_TIMEOUT, what="daphne", process=self)

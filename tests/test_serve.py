@@ -1,0 +1,69 @@
+"""`python -m chatproject.serve`: daphne with Parley's input queue (chatproject/serve.py)."""
+
+import asyncio
+import inspect
+import sys
+
+import daphne.server
+
+from chatproject.serve import SPOOL_AFTER, InputQueue, ParleyServer
+
+
+def _body(queue: InputQueue, pieces: list[bytes]) -> None:
+    for n, piece in enumerate(pieces):
+        more = n < len(pieces) - 1
+        queue.put_nowait({"type": "http.request", "body": piece, "more_body": more})
+
+
+async def test_a_large_body_waits_on_disk_and_comes_back_whole_and_in_order():
+    """20 MB put at once (as daphne does): at most SPOOL_AFTER bytes wait in memory; the
+    application reads back every piece, in order, then what came after the body."""
+    pieces = [bytes([n % 251]) * 8192 for n in range(2560)]
+    queue = InputQueue()
+    _body(queue, pieces)
+    queue.put_nowait({"type": "http.disconnect"})
+
+    held = sum(
+        len(item["body"]) for item in queue._items if isinstance(item, dict) and "body" in item
+    )
+    assert held <= SPOOL_AFTER
+    got = [await queue.get() for _ in pieces]
+    assert b"".join(m["body"] for m in got) == b"".join(pieces)
+    assert [m["more_body"] for m in got] == [True] * (len(pieces) - 1) + [False]
+    assert await queue.get() == {"type": "http.disconnect"}
+    assert queue._spool is None  # the temporary file is gone once read
+
+
+async def test_a_small_body_stays_in_memory_and_a_waiting_reader_wakes():
+    """A JSON request is not spooled; a socket's reader waiting for its next frame wakes up."""
+    queue = InputQueue()
+    _body(queue, [b'{"text": "hi"}'])
+    assert queue._spool is None
+    assert (await queue.get())["body"] == b'{"text": "hi"}'
+
+    waiting = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait({"type": "websocket.receive", "text": "x"})
+    assert (await asyncio.wait_for(waiting, 1))["text"] == "x"
+
+
+def test_an_idle_queue_is_small():
+    """One per open socket: tens of bytes idle, not an asyncio.Queue's ~3.8 KB."""
+    assert sys.getsizeof(InputQueue()) < 120
+
+
+def test_the_server_is_daphnes_with_only_the_queue_swapped():
+    """create_application copies daphne 4.2.3's; a daphne upgrade that changes it fails here,
+    so the copy is looked at again."""
+    theirs = inspect.getsource(daphne.server.Server.create_application)
+    ours = inspect.getsource(ParleyServer.create_application)
+    assert "input_queue = asyncio.Queue()" in theirs
+    strip = [line.strip() for line in theirs.splitlines() if line.strip()]
+    kept = [
+        line
+        for line in strip
+        if not line.startswith(("#", '"""', "Creates", "for one", "and it", "return you"))
+    ]
+    for line in kept:
+        if line != "input_queue = asyncio.Queue()" and not line.startswith("def "):
+            assert line in ours, line
