@@ -3,6 +3,7 @@
 // are cloned from <template>s and filled with textContent.
 
 import { $, cloneTemplate, reconcile, safeUrl, setAttr, setText } from "./dom.js";
+import { decorateMessage } from "./message-actions.js";
 import {
   conversationName,
   firstName,
@@ -31,8 +32,12 @@ function messageKey(message) {
 }
 
 export class ConversationView {
-  constructor(store, { defaultAvatar, avatarOf, onLoadOlder, onRetry, onBack, onDetails, onSeen }) {
+  constructor(
+    store,
+    { defaultAvatar, avatarOf, onLoadOlder, onRetry, onBack, onDetails, onSeen, onRendered },
+  ) {
     this.store = store;
+    this.onRendered = onRendered || (() => {});
     this.defaultAvatar = defaultAvatar;
     this.avatarOf = avatarOf;
     this.onLoadOlder = onLoadOlder;
@@ -178,6 +183,7 @@ export class ConversationView {
     });
     reconcile(this.list, nodes);
     this.#forgetRemoved(messages);
+    this.onRendered();
 
     const name = conversationName(this.store, conversation);
     this.empty.hidden = !(conversation.loaded && messages.length === 0);
@@ -400,6 +406,7 @@ export class ConversationView {
     if (status === "failed") {
       setText(li.querySelector(".message__failed-text"), message.error || "Not sent.");
     }
+    decorateMessage(li, message, store); // actions: tombstone, edited, quote, file, reactions
     return li;
   }
 

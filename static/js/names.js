@@ -79,6 +79,7 @@ export function seenByText(store, userIds) {
 export function previewText(store, conversation, message) {
   if (!message) return "";
   if (message.kind === "system") return systemText(store, message);
+  if (message.deletedAt) return "This message was deleted";
   const photoOnly = !message.text && (message.image || message.localImage);
   const body = message.text || (photoOnly ? "Photo" : "");
   if (store.isMine(message)) return `You: ${body}`;

@@ -61,6 +61,7 @@ export class Outbox {
         conversationId: message.conversationId,
         text: message.text,
         clientId: message.clientId,
+        replyTo: message.replyTo ? message.replyTo._id : undefined,
       });
       if (!sent) this.#answer(null, { clientId: message.clientId, status: 0, message: "closed" });
     });
@@ -81,10 +82,12 @@ export class Outbox {
       text: message.text,
       image: message.localImage,
       clientId: message.clientId,
+      replyTo: message.replyTo ? message.replyTo._id : undefined,
     });
   }
 
-  send(conversationId, { text, image }) {
+  /** `replyTo`: the quote of the message this answers (message-actions.js), or null. */
+  send(conversationId, { text, image, replyTo = null }) {
     const conversation = this.store.conversation(conversationId);
     const message = {
       clientId: newClientId(),
@@ -94,6 +97,7 @@ export class Outbox {
       text: text || "",
       image: null,
       localImage: image || null,
+      replyTo: replyTo || null,
       createdAt: new Date().toISOString(),
       deliveredAt: null,
       readAt: null,
