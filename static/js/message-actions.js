@@ -151,6 +151,7 @@ export class MessageActions {
     this.list.addEventListener("keydown", (event) => this.#onListKey(event));
 
     this.list.addEventListener("pointerdown", (event) => {
+      this.pressed = false; // a long-press the browser ended without a click
       if (event.pointerType !== "touch") return;
       const li = event.target.closest(".message");
       if (!li || !li.querySelector(":scope > .message__actions")) return;

@@ -81,7 +81,8 @@ export function previewText(store, conversation, message) {
   if (message.kind === "system") return systemText(store, message);
   if (message.deletedAt) return "This message was deleted";
   const photoOnly = !message.text && (message.image || message.localImage);
-  const body = message.text || (photoOnly ? "Photo" : "");
+  const file = !message.text && !photoOnly && message.file ? message.file.name : "";
+  const body = message.text || (photoOnly ? "Photo" : file);
   if (store.isMine(message)) return `You: ${body}`;
   if (conversation.isGroup) return `${firstName(store.name(message.senderId))}: ${body}`;
   return body;

@@ -152,7 +152,7 @@ def test_reply_then_delete_for_everyone_in_a_group(people):
         expect(quote.locator(".quote__text")).to_have_text("This message was deleted")
     # A tombstone has no actions.
     expect(bob.page.locator(".message--deleted .message__actions")).to_have_count(0)
-    bob.screenshot("deleted")
+    keep(bob, "deleted", "screenshot-reply-deleted.png")
 
 
 def test_reply_quote_jumps_to_an_old_message_that_is_not_loaded(people):
@@ -173,9 +173,7 @@ def test_reply_quote_jumps_to_an_old_message_that_is_not_loaded(people):
     bob.open_chat("Alice Martin")
     quote = bob.bubble("About that old one").locator(".quote")
     expect(quote.locator(".quote__text")).to_have_text("Old news: v1")
-    original = bob.bubbles().filter(
-        has=bob.page.locator(".bubble__text", has_text="Old news: v1")
-    )
+    original = bob.bubbles().filter(has=bob.page.locator(".bubble__text", has_text="Old news: v1"))
     expect(original).to_have_count(0)  # only the newest pages are loaded
 
     quote.click()
@@ -212,7 +210,7 @@ def test_reactions_toggle_with_counts_names_and_errors(people):
     menu.get_by_role("menuitem", name="More reactions").click()
     bob.page.get_by_role("button", name="React with 🎉").click()
     expect(alice.bubble("meeting at 5").locator(".reaction", has_text="🎉")).to_be_visible()
-    bob.screenshot("reactions")
+    keep(bob, "reactions", "screenshot-reactions.png")
 
     # Refused (rate limit): said briefly, nothing changes.
     bob.page.route(
@@ -272,7 +270,7 @@ def test_file_card_downloads_for_members_and_names_stay_text(people, tmp_path):
     with bob.page.expect_download() as info:
         bob.page.get_by_role("link", name=re.compile("^Download")).click()
     assert Path(info.value.path()).read_bytes() == b"line one\n" * 300
-    bob.screenshot("file")
+    keep(bob, "file", "screenshot-file-card.png")
     # Someone outside the conversation gets nothing.
     assert api(carol, "GET", upload["url"])[0] == 404
     assert bob.page.evaluate("window.pwned") is None
@@ -325,7 +323,7 @@ def test_keyboard_only_menu(people):
     expect(menu.get_by_role("menuitem", name="Delete")).to_be_focused()
     page.keyboard.press("ArrowUp")
     expect(menu.get_by_role("menuitem", name="Edit")).to_be_focused()
-    alice.screenshot("menu")
+    keep(alice, "menu", "screenshot-message-menu.png")
     page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
     expect(alice.bubble("meeting at 5")).to_be_focused()
@@ -366,7 +364,7 @@ def test_long_press_opens_the_menu_on_a_touch_screen(people):
     expect(menu).to_be_visible()  # while the finger still rests
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     expect(menu).to_be_visible()
-    alice.screenshot("long-press")
+    keep(alice, "long-press", "screenshot-long-press-phone.png")
     menu.get_by_role("menuitem", name="Reply").tap()
     expect(alice.page.locator("#compose-bar")).to_contain_text("Replying to Bob Okafor")
 
