@@ -135,6 +135,15 @@ def test_reply_then_delete_for_everyone_in_a_group(people):
         expect(quote.locator(".quote__text")).to_have_text("The password is swordfish")
     bob.screenshot("reply")
 
+    # The original is edited: the quote in the reply follows, live.
+    menu_of(alice, "swordfish").get_by_role("menuitem", name="Edit").click()
+    box = alice.page.get_by_role("textbox", name="Message")
+    box.fill("The password was swordfish")
+    box.press("Enter")
+    expect(bob.bubble("Don't post that").locator(".quote__text")).to_have_text(
+        "The password was swordfish"
+    )
+
     menu = menu_of(alice, "swordfish")
     menu.get_by_role("menuitem", name="Delete").click()
     dialog = alice.page.get_by_role("dialog", name="Delete message?")
