@@ -376,6 +376,9 @@ def test_long_press_opens_the_menu_on_a_touch_screen(people):
     keep(alice, "long-press", "screenshot-long-press-phone.png")
     menu.get_by_role("menuitem", name="Reply").tap()
     expect(alice.page.locator("#compose-bar")).to_contain_text("Replying to Bob Okafor")
+    alice.send("Holding!")
+    expect(bob.bubble("Holding!").locator(".quote__text")).to_have_text("Tap and hold me")
+    alice.screenshot("replied")
 
 
 def test_changes_missed_while_offline_show_after_reconnecting(people):
