@@ -128,7 +128,9 @@ export class MessageActions {
     this.list.addEventListener("click", (event) => {
       const button = event.target.closest(".message__actions");
       if (button) {
-        this.openFor(button.closest(".message"), button);
+        const li = button.closest(".message");
+        if (this.target && this.target.li === li) this.closeMenu({ focus: true });
+        else this.openFor(li, button);
         return;
       }
       const quote = event.target.closest(".quote");
@@ -254,6 +256,7 @@ export class MessageActions {
   openFor(li, anchor) {
     const message = this.#message(li);
     if (!message || message.deletedAt) return;
+    this.closeMenu();
     const conversation = this.store.conversations.get(message.conversationId);
     const mine = this.store.isMine(message);
     const active = Boolean(conversation && conversation.active);
@@ -268,6 +271,7 @@ export class MessageActions {
     if (!this.#items().length) return;
     this.target = { conversationId: message.conversationId, messageId: message._id, li };
     li.classList.add("message--menu");
+    setAttr(li.querySelector(":scope > .message__actions"), "aria-expanded", "true");
     this.menu.hidden = false;
     this.#place(anchor || li, mine);
     this.#items()[0].focus({ preventScroll: true });
@@ -290,6 +294,8 @@ export class MessageActions {
     this.target = null;
     this.menu.hidden = true;
     li.classList.remove("message--menu");
+    const button = li.querySelector(":scope > .message__actions");
+    if (button) setAttr(button, "aria-expanded", "false");
     if (focus && li.isConnected) li.focus({ preventScroll: true });
   }
 
