@@ -127,10 +127,15 @@ function inline(parent, text) {
 export function renderRichText(text) {
   const fragment = document.createDocumentFragment();
   const source = typeof text === "string" ? text : "";
-  for (const piece of split(source, FENCE)) {
+  const pieces = split(source, FENCE);
+  pieces.forEach((piece, index) => {
     if (typeof piece === "string") {
-      inline(fragment, piece);
-      continue;
+      // The line breaks around a block belong to the block (it is a block already).
+      let text = piece;
+      if (index > 0) text = text.replace(/^\n/, "");
+      if (index < pieces.length - 1) text = text.replace(/\n$/, "");
+      inline(fragment, text);
+      return;
     }
     const pre = document.createElement("pre");
     pre.className = "rich-pre";
@@ -138,7 +143,7 @@ export function renderRichText(text) {
     code.append(piece.match[1].replace(/\n$/, ""));
     pre.append(code);
     fragment.append(pre);
-  }
+  });
   return fragment;
 }
 
