@@ -5,7 +5,8 @@
 import { updateTopbar, userFromEvent } from "./profile-live.js";
 import { ChatSocket } from "./socket.js";
 
-const socket = new ChatSocket();
+// messages=none: no newMessage frames here, so nothing is marked delivered by this page.
+const socket = new ChatSocket(`${ChatSocket.defaultUrl()}&messages=none`);
 let me = null;
 
 socket.addEventListener("ready", (event) => {
