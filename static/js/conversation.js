@@ -190,7 +190,7 @@ export class ConversationView {
     const { messages } = conversation;
     const seenOn = this.#seenMessage(conversation);
     let previousDay = null;
-    const divider = this.#unreadDivider(messages);
+    const divider = this.#unreadDivider(conversation);
     messages.forEach((message, index) => {
       const day = dayKey(message.createdAt);
       if (day !== previousDay) {
@@ -269,13 +269,20 @@ export class ConversationView {
     setAttr(this.pill, "aria-label", n ? `${text}, jump to latest` : text);
   }
 
-  /** The "New messages" line: before the first message from others past where I had read. */
-  #unreadDivider(messages) {
-    if (this.unreadAfter == null) return { before: null, node: null };
+  /**
+   * The "New messages" line: before the first message from others past where I had read, once
+   * the history reaches back that far (else it would claim the older unread ones were read).
+   */
+  #unreadDivider(conversation) {
+    const none = { before: null, node: null };
+    const { messages } = conversation;
+    if (this.unreadAfter == null) return none;
+    const oldest = messages.find((m) => m._id);
+    if (conversation.hasMore && !(oldest && oldest.seq <= this.unreadAfter + 1)) return none;
     const before = messages.find(
       (m) => m._id && m.seq > this.unreadAfter && m.kind !== "system" && !this.store.isMine(m),
     );
-    if (!before) return { before: null, node: null };
+    if (!before) return none;
     if (!this.dividerNode) {
       this.dividerNode = document.createElement("li");
       this.dividerNode.className = "unread-divider";
