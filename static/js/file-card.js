@@ -1,6 +1,7 @@
 // A message's file that is not a picture: a card with an icon for its kind, its name (text,
 // never markup), its size and a Download link to the private URL (members only, server-checked).
 
+import { formatSize } from "./attach.js";
 import { safeUrl, setAttr, setText } from "./dom.js";
 
 const KINDS = [
@@ -19,15 +20,6 @@ export function fileKind(type) {
   const value = String(type || "").toLowerCase();
   for (const [pattern, label, kind] of KINDS) if (pattern.test(value)) return { label, kind };
   return { label: "FILE", kind: "other" };
-}
-
-/** "12 KB", "3.4 MB": what a person reads next to a file name. */
-export function formatSize(bytes) {
-  const size = Number(bytes) || 0;
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${Math.round(size / 1024)} KB`;
-  const mb = size / (1024 * 1024);
-  return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`;
 }
 
 function build() {

@@ -4,8 +4,8 @@
 // a reconnection. conversation.js calls decorateMessage() for each bubble it renders.
 
 import { deleteMessage, editMessage, toggleReaction } from "./actions-api.js";
-import { openEmojiPicker, plainText } from "./actions-fallbacks.js";
 import { $, setAttr, setText } from "./dom.js";
+import { openEmojiPicker } from "./emoji-picker.js";
 import { renderFileCard } from "./file-card.js";
 import {
   applyChanged,
@@ -16,6 +16,7 @@ import {
 } from "./message-updates.js";
 import { QUICK, renderReactions } from "./reactions.js";
 import { ComposeBar, quoteOf, renderQuote } from "./reply.js";
+import { plainText } from "./richtext.js";
 
 const LONG_PRESS = 500; // ms a finger rests on a message before its menu opens
 const MOVE_TOLERANCE = 10; // px a resting finger may drift (more is a scroll)
@@ -324,9 +325,9 @@ export class MessageActions {
       const message = this.#message(li);
       const action = item.dataset.action;
       if (action === "more") {
-        const anchor = li.querySelector(".bubble");
         this.closeMenu();
-        openEmojiPicker(anchor, (emoji) => message && this.react(message, emoji));
+        // Anchored on the message: Escape in the picker gives the focus back to it.
+        openEmojiPicker(li, (emoji) => message && this.react(message, emoji));
         return;
       }
       this.closeMenu({ focus: action === "copy" || Boolean(item.dataset.emoji) });

@@ -1,8 +1,8 @@
 // Replies: the quote above a reply's text (a button: it jumps to the original), and the bar
 // above the composer that says what is being answered or edited, with its cancel button.
 
-import { plainText } from "./actions-fallbacks.js";
 import { $, setAttr, setText } from "./dom.js";
+import { plainText } from "./richtext.js";
 
 const DELETED = "This message was deleted";
 
