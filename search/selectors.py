@@ -1,0 +1,312 @@
+"""Message search: the messages a person may see that contain the words, newest first.
+
+Who sees what is messaging's rule: a member reads the messages of a conversation after they
+joined (`visible_from_seq`) and, once out of it, until they left (`visible_until_seq`). Every
+search is bounded by those windows, inside the database on SQLite (FTS5, search/fts.py) and in
+a bounded scan on MongoDB (docs/SEARCH.md, "MongoDB"). Deleted messages and system lines are
+never found. Results carry the whole Message shape pages use (receipts left null: the page the
+result opens carries them), the conversation's name, the sender and a snippet as data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import QuerySet
+
+from accounts.models import User
+from attachments.models import Attachment
+from attachments.selectors import files_by_message
+from chatproject.errors import ServiceError
+from chatproject.ids import parse_pk
+from messaging.models import Conversation, Membership, Message
+from messaging.selectors import conversations_by_ids_qs, members_qs, message_extras
+from messaging.shapes import NO_RECEIPT, message_public
+from search import text
+from search.fts import FTS_TABLE
+
+Q_MAX_LENGTH = 200
+LIMIT_DEFAULT = 20
+LIMIT_MAX = 50
+# MongoDB fallback: at most this many candidate rows are read per request (nextBefore lets
+# the client go on where the scan stopped).
+MONGO_SCAN = 500
+SEQ_MAX = 2**63 - 1
+
+Q_REQUIRED = "Type a word to search for"
+Q_TOO_LONG = f"q must be at most {Q_MAX_LENGTH} characters"
+BAD_LIMIT = f"limit must be a whole number from 1 to {LIMIT_MAX}"
+BAD_BEFORE = "before must be a message id"
+BAD_FROM = "from must be a user id"
+BAD_RANGE = "since must not be after until"
+CONVERSATION_NOT_FOUND = "Conversation not found"
+HAS_VALUES = ("file", "image")
+
+
+@dataclass(frozen=True)
+class Filters:
+    sender_id: Any = None
+    has: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    before_id: Any = None
+
+
+def _bad(field: str, message: str) -> ServiceError:
+    return ServiceError(message, errors={field: [message]})
+
+
+def search_limit(value: object) -> int:
+    if value is None or value == "":
+        return LIMIT_DEFAULT
+    try:
+        limit = int(str(value).strip(), 10)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= LIMIT_MAX:
+        raise _bad("limit", BAD_LIMIT)
+    return limit
+
+
+def _day_start(day: date | None, *, plus: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=plus), time.min, tzinfo=UTC)
+
+
+# --- Query builders (compiled for MongoDB in tests/test_mongo_compile.py) ------------------------
+
+
+def windows_qs(*, user_id: Any) -> QuerySet:
+    """(conversation, visible_from_seq, visible_until_seq) of every conversation the user is
+    or was in."""
+    return (
+        Membership.objects.filter(user_id=user_id)
+        .order_by()
+        .values_list("conversation_id", "visible_from_seq", "visible_until_seq")
+    )
+
+
+def mongo_candidates_qs(
+    *, conversation_ids: list[Any], terms: list[str], filters: Filters, scan: int = MONGO_SCAN
+) -> QuerySet[Message]:
+    """The fallback without a full-text index: the newest live text messages of these
+    conversations containing every term (case-insensitive substring), at most `scan`; the
+    caller keeps those in the reader's windows whose words start with the terms."""
+    qs = Message.objects.filter(
+        conversation_id__in=conversation_ids, kind=Message.Kind.TEXT, deleted_at__isnull=True
+    )
+    for term in terms:
+        qs = qs.filter(text__icontains=term)
+    if filters.sender_id is not None:
+        qs = qs.filter(sender_id=filters.sender_id)
+    if filters.has == "image":
+        qs = qs.exclude(image="")
+    if filters.since is not None:
+        qs = qs.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(created_at__lt=filters.until)
+    if filters.before_id is not None:
+        qs = qs.filter(pk__lt=filters.before_id)
+    return qs.order_by("-pk").only("id", "conversation_id", "seq", "text")[:scan]
+
+
+def attached_message_ids_qs(message_ids: list[Any]) -> QuerySet:
+    return Attachment.objects.filter(message_id__in=message_ids).values_list(
+        "message_id", flat=True
+    )
+
+
+def results_messages_qs(ids: list[Any]) -> QuerySet[Message]:
+    return Message.objects.filter(pk__in=ids).order_by()
+
+
+def people_qs(ids: set[Any]) -> QuerySet[User]:
+    return User.objects.filter(pk__in=ids).only("id", "full_name", "profile_pic").order_by()
+
+
+# --- Candidates ---------------------------------------------------------------------------------
+
+
+def _connection() -> Any:
+    return connections[router.db_for_read(Message)]
+
+
+def _sqlite_ids(
+    windows: list[tuple[Any, int, int | None]], terms: list[str], filters: Filters, limit: int
+) -> list[Any]:
+    """One FTS5 query: matches newest first (the index walked backwards by rowid), each row
+    checked against the reader's windows (a JSON array joined by conversation) and the
+    filters; SQLite stops after `limit` rows."""
+    connection = _connection()
+    ops = connection.ops
+    q = ops.quote_name
+    msg = Message._meta.db_table
+    att = Attachment._meta.db_table
+    where = [f"{FTS_TABLE} MATCH %s", "m.deleted_at IS NULL", "m.kind = 'text'"]
+    params: list[Any] = [
+        json.dumps([[cid, lo, SEQ_MAX if hi is None else hi] for cid, lo, hi in windows]),
+        text.fts_match(terms),
+    ]
+    if filters.before_id is not None:
+        where.append(f"{FTS_TABLE}.rowid < %s")
+        params.append(filters.before_id)
+    if filters.sender_id is not None:
+        where.append("m.sender_id = %s")
+        params.append(filters.sender_id)
+    if filters.since is not None:
+        where.append("m.created_at >= %s")
+        params.append(ops.adapt_datetimefield_value(filters.since))
+    if filters.until is not None:
+        where.append("m.created_at < %s")
+        params.append(ops.adapt_datetimefield_value(filters.until))
+    if filters.has == "image":
+        where.append("m.image != ''")
+    elif filters.has == "file":
+        where.append(f"EXISTS (SELECT 1 FROM {q(att)} a WHERE a.message_id = m.id)")
+    sql = (
+        f"SELECT m.id FROM {FTS_TABLE} "
+        f"JOIN {q(msg)} m ON m.id = {FTS_TABLE}.rowid "
+        "JOIN json_each(%s) w ON m.conversation_id = w.value ->> 0 "
+        "AND m.seq > w.value ->> 1 AND m.seq <= w.value ->> 2 "
+        f"WHERE {' AND '.join(where)} ORDER BY {FTS_TABLE}.rowid DESC LIMIT %s"
+    )
+    params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _mongo_ids(
+    windows: list[tuple[Any, int, int | None]], terms: list[str], filters: Filters, limit: int
+) -> tuple[list[Any], Any]:
+    """(ids, where the scan stopped when it was cut short)."""
+    seen = {cid: (lo, SEQ_MAX if hi is None else hi) for cid, lo, hi in windows}
+    rows = list(mongo_candidates_qs(conversation_ids=list(seen), terms=terms, filters=filters))
+    kept = [
+        m
+        for m in rows
+        if seen[m.conversation_id][0] < m.seq <= seen[m.conversation_id][1]
+        and text.text_matches(m.text, terms)
+    ]
+    if filters.has == "file" and kept:
+        attached = set(attached_message_ids_qs([m.pk for m in kept]))
+        kept = [m for m in kept if m.pk in attached]
+    stopped = rows[-1].pk if len(rows) == MONGO_SCAN else None
+    return [m.pk for m in kept[:limit]], stopped
+
+
+# --- The search ----------------------------------------------------------------------------------
+
+
+def message_search(
+    *,
+    user: User,
+    q: str | None,
+    before: str | None = None,
+    limit: object = None,
+    conversation_id: str | None = None,
+    sender_id: str | None = None,
+    has: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """`{results, nextBefore}`: a page of the messages `user` may see matching `q`."""
+    q = (q or "").strip()
+    if not q:
+        raise _bad("q", Q_REQUIRED)
+    if len(q) > Q_MAX_LENGTH:
+        raise _bad("q", Q_TOO_LONG)
+    size = search_limit(limit)
+    if has is not None and has not in HAS_VALUES:
+        raise _bad("has", "has must be file or image")
+    if since is not None and until is not None and since > until:
+        raise _bad("since", BAD_RANGE)
+    filters = Filters(
+        sender_id=_pk_or_400(User, sender_id, "from", BAD_FROM),
+        has=has,
+        since=_day_start(since),
+        until=_day_start(until, plus=1),  # the whole `until` day
+        before_id=_pk_or_400(Message, before, "before", BAD_BEFORE),
+    )
+    windows = list(windows_qs(user_id=user.pk))
+    if conversation_id:
+        wanted = parse_pk(Conversation, conversation_id)
+        windows = [w for w in windows if w[0] == wanted]
+        if not windows:
+            raise ServiceError(CONVERSATION_NOT_FOUND, status=404)
+    terms = text.query_terms(q)
+    if not terms or not windows:
+        return {"results": [], "nextBefore": None}
+    if _connection().vendor == "sqlite":
+        ids, stopped = _sqlite_ids(windows, terms, filters, size + 1), None
+    else:
+        ids, stopped = _mongo_ids(windows, terms, filters, size + 1)
+    next_before = ids[size - 1] if len(ids) > size else stopped
+    return {
+        "results": search_results(user, ids[:size], terms),
+        "nextBefore": str(next_before) if next_before is not None else None,
+    }
+
+
+def _pk_or_400(model: type, value: str | None, field: str, message: str) -> Any:
+    if value is None or value == "":
+        return None
+    pk = parse_pk(model, value)
+    if pk is None:
+        raise _bad(field, message)
+    return pk
+
+
+def search_results(user: User, ids: list[Any], terms: list[str]) -> list[dict[str, Any]]:
+    """The results in `ids` order: messages, conversations, the people to name, files,
+    reactions and quotes each read once for the whole page."""
+    if not ids:
+        return []
+    by_id = {m.pk: m for m in results_messages_qs(ids)}
+    messages = [by_id[pk] for pk in ids if pk in by_id]
+    conversations = {
+        c.pk: c for c in conversations_by_ids_qs([m.conversation_id for m in messages])
+    }
+    direct = [pk for pk, c in conversations.items() if not c.is_group]
+    peers = {}
+    if direct:
+        rows = members_qs(conversation_ids=direct).exclude(user_id=user.pk)
+        peers = dict(rows.values_list("conversation_id", "user_id"))
+    people = {u.pk: u for u in people_qs({m.sender_id for m in messages} | set(peers.values()))}
+    files = files_by_message([m.pk for m in messages])
+    originals, reactions = message_extras(messages)
+    results = []
+    for m in messages:
+        conversation = conversations[m.conversation_id]
+        sender = people.get(m.sender_id)
+        title = conversation.title
+        if not conversation.is_group:
+            peer = people.get(peers.get(conversation.pk))
+            title = peer.full_name if peer is not None else ""
+        results.append(
+            {
+                "message": message_public(
+                    m,
+                    NO_RECEIPT,
+                    files.get(m.pk),
+                    original=originals.get(m.reply_to_id),
+                    reactions=reactions.get(m.pk, []),
+                ),
+                "conversation": {
+                    "_id": str(conversation.pk),
+                    "kind": conversation.kind,
+                    "title": title,
+                },
+                "sender": {
+                    "_id": str(m.sender_id),
+                    "fullName": sender.full_name if sender is not None else "",
+                },
+                "snippet": text.snippet(m.text, terms),
+            }
+        )
+    return results
