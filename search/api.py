@@ -49,8 +49,8 @@ def search_messages(
     conversationId: str | None = Query(None, description="Only this conversation."),
     sender: str | None = Query(None, alias="from", description="Only messages from this user."),
     has: Literal["file", "image"] | None = Query(None, description="Only messages with one."),
-    since: date | None = Query(None, description="From this day on (YYYY-MM-DD, UTC)."),
-    until: date | None = Query(None, description="Up to this day included (YYYY-MM-DD, UTC)."),
+    since: date | None = Query(None, description="From this day on (YYYY-MM-DD, UTC)."),  # noqa: B008
+    until: date | None = Query(None, description="Up to this day, included (YYYY-MM-DD)."),  # noqa: B008
 ) -> dict:
     _search_limit(request.auth.pk)
     return message_search(
