@@ -27,13 +27,17 @@ from messaging.models import Conversation, Membership, Message
 from messaging.selectors import conversations_by_ids_qs, members_qs, message_extras
 from messaging.shapes import NO_RECEIPT, message_public
 from search import text
+from search.cursor import PREFIX as CURSOR_PREFIX
+from search.cursor import seal, unseal
 from search.fts import FTS_TABLE
 
 Q_MAX_LENGTH = 200
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 50
-# MongoDB fallback: at most this many candidate rows are read per request (nextBefore lets
-# the client go on where the scan stopped).
+# Work per request is bounded: at most this many index hits (SQLite) or candidate rows
+# (MongoDB) are looked at; when a page is cut short, nextBefore lets the client go on from
+# where the scan stopped (an opaque cursor then, so it never names a message it may not see).
+FTS_SCAN = 10_000
 MONGO_SCAN = 500
 SEQ_MAX = 2**63 - 1
 
@@ -138,23 +142,25 @@ def _connection() -> Any:
 
 def _sqlite_ids(
     windows: list[tuple[Any, int, int | None]], terms: list[str], filters: Filters, limit: int
-) -> list[Any]:
-    """One FTS5 query: matches newest first (the index walked backwards by rowid), each row
-    checked against the reader's windows (a JSON array joined by conversation) and the
-    filters; SQLite stops after `limit` rows."""
+) -> tuple[list[Any], Any]:
+    """(ids, where the scan stopped when it was cut short). One FTS5 query: the newest
+    FTS_SCAN matches (the index walked backwards by rowid), each checked against the reader's
+    windows (a JSON array joined by conversation) and the filters; SQLite stops after `limit`
+    rows. A short page asks the index once more where its scan ended."""
     connection = _connection()
     ops = connection.ops
     q = ops.quote_name
     msg = Message._meta.db_table
     att = Attachment._meta.db_table
-    where = [f"{FTS_TABLE} MATCH %s", "m.deleted_at IS NULL", "m.kind = 'text'"]
-    params: list[Any] = [
-        json.dumps([[cid, lo, SEQ_MAX if hi is None else hi] for cid, lo, hi in windows]),
-        text.fts_match(terms),
-    ]
+    match = text.fts_match(terms)
+    hits = f"SELECT rowid AS rid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+    hit_params: list[Any] = [match]
     if filters.before_id is not None:
-        where.append(f"{FTS_TABLE}.rowid < %s")
-        params.append(filters.before_id)
+        hits += " AND rowid < %s"
+        hit_params.append(filters.before_id)
+    hits += " ORDER BY rowid DESC"
+    where = ["m.deleted_at IS NULL", "m.kind = 'text'"]
+    params: list[Any] = []
     if filters.sender_id is not None:
         where.append("m.sender_id = %s")
         params.append(filters.sender_id)
@@ -169,16 +175,21 @@ def _sqlite_ids(
     elif filters.has == "file":
         where.append(f"EXISTS (SELECT 1 FROM {q(att)} a WHERE a.message_id = m.id)")
     sql = (
-        f"SELECT m.id FROM {FTS_TABLE} "
-        f"JOIN {q(msg)} m ON m.id = {FTS_TABLE}.rowid "
+        f"SELECT m.id FROM ({hits} LIMIT %s) h "
+        f"JOIN {q(msg)} m ON m.id = h.rid "
         "JOIN json_each(%s) w ON m.conversation_id = w.value ->> 0 "
         "AND m.seq > w.value ->> 1 AND m.seq <= w.value ->> 2 "
-        f"WHERE {' AND '.join(where)} ORDER BY {FTS_TABLE}.rowid DESC LIMIT %s"
+        f"WHERE {' AND '.join(where)} ORDER BY h.rid DESC LIMIT %s"
     )
-    params.append(limit)
+    window_json = json.dumps([[cid, lo, SEQ_MAX if hi is None else hi] for cid, lo, hi in windows])
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [*hit_params, FTS_SCAN, window_json, *params, limit])
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) >= limit:
+            return ids, None
+        cursor.execute(f"{hits} LIMIT 1 OFFSET %s", [*hit_params, FTS_SCAN - 1])
+        row = cursor.fetchone()
+    return ids, (row[0] if row else None)
 
 
 def _mongo_ids(
@@ -231,7 +242,7 @@ def message_search(
         has=has,
         since=_day_start(since),
         until=_day_start(until, plus=1),  # the whole `until` day
-        before_id=_pk_or_400(Message, before, "before", BAD_BEFORE),
+        before_id=_before(before),
     )
     windows = list(windows_qs(user_id=user.pk))
     if conversation_id:
@@ -243,14 +254,25 @@ def message_search(
     if not terms or not windows:
         return {"results": [], "nextBefore": None}
     if _connection().vendor == "sqlite":
-        ids, stopped = _sqlite_ids(windows, terms, filters, size + 1), None
+        ids, stopped = _sqlite_ids(windows, terms, filters, size + 1)
     else:
         ids, stopped = _mongo_ids(windows, terms, filters, size + 1)
-    next_before = ids[size - 1] if len(ids) > size else stopped
-    return {
-        "results": search_results(user, ids[:size], terms),
-        "nextBefore": str(next_before) if next_before is not None else None,
-    }
+    if len(ids) > size:
+        next_before = str(ids[size - 1])  # a result: they may see it
+    elif stopped is not None:
+        next_before = seal(str(stopped))  # not theirs to see: opaque
+    else:
+        next_before = None
+    return {"results": search_results(user, ids[:size], terms), "nextBefore": next_before}
+
+
+def _before(value: str | None) -> Any:
+    """`before`: a message id, or the opaque cursor of a page cut short."""
+    if value and value.startswith(CURSOR_PREFIX):
+        value = unseal(value)
+        if value is None:
+            raise _bad("before", BAD_BEFORE)
+    return _pk_or_400(Message, value, "before", BAD_BEFORE)
 
 
 def _pk_or_400(model: type, value: str | None, field: str, message: str) -> Any:

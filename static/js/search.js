@@ -12,6 +12,7 @@ const CONTEXT = 50; // messages loaded around a result
 const FILL_PAGE = 100;
 const FILL_MAX = 20; // pages (2,000 messages) joined to what we hold; further, the window alone
 const HIGHLIGHT_MS = 6000;
+const AUTO_PAGES = 5;
 
 export class MessageSearch {
   /**
@@ -124,11 +125,19 @@ export class MessageSearch {
     setText(this.status, more ? "Loading more…" : "Searching…");
     this.results.setAttribute("aria-busy", "true");
     let page;
+    let before = more ? this.nextBefore : null;
+    const results = [];
     try {
-      const query = this.#params(more ? this.nextBefore : null);
-      page = await api("GET", `/api/search/messages?${query}`, undefined, {
-        signal: request.signal,
-      });
+      // A page cut short (the server bounds its work) goes on by itself, a few times.
+      for (let round = 0; round < AUTO_PAGES; round += 1) {
+        const query = this.#params(before);
+        page = await api("GET", `/api/search/messages?${query}`, undefined, {
+          signal: request.signal,
+        });
+        results.push(...page.results);
+        before = page.nextBefore;
+        if (results.length >= LIMIT || !before) break;
+      }
     } catch (error) {
       if (error.name === "AbortError") return;
       this.results.removeAttribute("aria-busy");
@@ -138,7 +147,7 @@ export class MessageSearch {
       if (this.request === request) this.request = null;
     }
     this.results.removeAttribute("aria-busy");
-    const items = page.results.map((result) => this.#item(result));
+    const items = results.map((result) => this.#item(result));
     if (more) this.results.append(...items);
     else this.results.replaceChildren(...items);
     this.nextBefore = page.nextBefore;
@@ -147,7 +156,9 @@ export class MessageSearch {
     setText(
       this.status,
       shown === 0
-        ? `No messages found for “${q}”`
+        ? page.nextBefore
+          ? `Nothing found yet for “${q}”: “More results” searches older messages`
+          : `No messages found for “${q}”`
         : `${shown}${page.nextBefore ? "+" : ""} message${shown === 1 ? "" : "s"} found`,
     );
   }

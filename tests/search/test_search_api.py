@@ -272,3 +272,38 @@ def test_in_the_openapi_document(api):
     paths = api.get("/api/openapi.json").json()["paths"]
     params = {p["name"] for p in paths["/api/search/messages"]["get"]["parameters"]}
     assert params >= {"q", "before", "limit", "conversationId", "from", "has", "since", "until"}
+
+
+def test_a_scan_cut_short_gives_an_opaque_cursor_that_goes_on(
+    alice, bob, carol, direct, make_message, search, monkeypatch
+):
+    """Work per request is bounded: past FTS_SCAN index hits the page ends early, and its
+    cursor (which stands for a message Carol may not see) reveals nothing but goes on."""
+    from search import selectors
+
+    monkeypatch.setattr(selectors, "FTS_SCAN", 3)
+    direct(alice, carol)
+    direct(alice, bob)
+    make_message(alice, carol, "walnut for carol")
+    hidden = [make_message(alice, bob, f"walnut secret {n}") for n in range(5)]
+    first = search(carol, "walnut").json()
+    assert first["results"] == []
+    cursor = first["nextBefore"]
+    assert cursor.startswith("~") and not cursor[1:].isdigit()
+    from search.cursor import unseal
+
+    assert unseal(cursor) == str(hidden[2].pk)  # the third hit, readable by the server only
+    assert search(carol, "walnut").json()["nextBefore"] != cursor  # a fresh nonce each time
+    texts, pages = [], 1
+    while cursor is not None:
+        page = search(carol, "walnut", before=cursor).json()
+        texts += [r["message"]["text"] for r in page["results"]]
+        cursor, pages = page["nextBefore"], pages + 1
+    assert texts == ["walnut for carol"]
+    assert pages == 3  # 6 hits, 3 a scan: the third scan finds nothing more and says so
+
+
+def test_a_forged_cursor_is_400_naming_before(alice, search):
+    response = search(alice, "walnut", before="~" + "A" * 40)
+    assert response.status_code == 400
+    assert "before" in response.json()["errors"]
