@@ -10,7 +10,6 @@ result opens carries them), the conversation's name, the sender and a snippet as
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -38,6 +37,7 @@ LIMIT_MAX = 50
 # (MongoDB) are looked at; when a page is cut short, nextBefore lets the client go on from
 # where the scan stopped (an opaque cursor then, so it never names a message it may not see).
 FTS_SCAN = 10_000
+PREFIX_INDEXED = 6  # the longest prefix the FTS5 table indexes (search/fts.py)
 MONGO_SCAN = 500
 SEQ_MAX = 2**63 - 1
 
@@ -140,27 +140,53 @@ def _connection() -> Any:
     return connections[router.db_for_read(Message)]
 
 
+def _windows_sql(windows: list[tuple[Any, int, int | None]]) -> tuple[str, list[Any]]:
+    """The reader's windows as SQL: whole conversations in one IN list (an index SQLite
+    builds once), the few with bounds (joined late, left) each with its seq range."""
+    whole = [cid for cid, lo, hi in windows if lo == 0 and hi is None]
+    parts, params = [], []
+    if whole:
+        parts.append(f"m.conversation_id IN ({', '.join(['%s'] * len(whole))})")
+        params += whole
+    for cid, lo, hi in windows:
+        if lo != 0 or hi is not None:
+            parts.append("(m.conversation_id = %s AND m.seq > %s AND m.seq <= %s)")
+            params += [cid, lo, SEQ_MAX if hi is None else hi]
+    return f"({' OR '.join(parts)})", params
+
+
 def _sqlite_ids(
     windows: list[tuple[Any, int, int | None]], terms: list[str], filters: Filters, limit: int
 ) -> tuple[list[Any], Any]:
-    """(ids, where the scan stopped when it was cut short). One FTS5 query: the newest
-    FTS_SCAN matches (the index walked backwards by rowid), each checked against the reader's
-    windows (a JSON array joined by conversation) and the filters; SQLite stops after `limit`
-    rows. A short page asks the index once more where its scan ended."""
+    """(ids, where the scan stopped when it was cut short).
+
+    The index is walked newest first (backwards by rowid) and SQLite stops after `limit`
+    rows in the reader's windows that pass the filters. Two bounds keep it fast whatever the
+    words: the scan covers at most FTS_SCAN hits (a first query finds the rowid where they
+    end), and every term is looked up through the prefix indexes (FTS5 would otherwise merge
+    every word a long prefix starts into one list in memory): a term longer than the longest
+    indexed prefix is searched by that prefix, and the rows are checked against the whole
+    term here, batch after batch.
+    """
     connection = _connection()
     ops = connection.ops
     q = ops.quote_name
     msg = Message._meta.db_table
     att = Attachment._meta.db_table
-    match = text.fts_match(terms)
-    hits = f"SELECT rowid AS rid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
-    hit_params: list[Any] = [match]
+    indexed = [term[:PREFIX_INDEXED] for term in terms]
+    check = indexed != terms
+    match = text.fts_match(indexed)
+    scan = f"{FTS_TABLE} MATCH %s"
+    scan_params: list[Any] = [match]
     if filters.before_id is not None:
-        hits += " AND rowid < %s"
-        hit_params.append(filters.before_id)
-    hits += " ORDER BY rowid DESC"
-    where = ["m.deleted_at IS NULL", "m.kind = 'text'"]
-    params: list[Any] = []
+        scan += f" AND {FTS_TABLE}.rowid < %s"
+        scan_params.append(filters.before_id)
+    boundary_sql = (
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {scan} ORDER BY rowid DESC LIMIT 1 OFFSET %s"
+    )
+    windows_sql, windows_params = _windows_sql(windows)
+    where = [windows_sql, "m.deleted_at IS NULL", "m.kind = 'text'"]
+    params: list[Any] = [*windows_params]
     if filters.sender_id is not None:
         where.append("m.sender_id = %s")
         params.append(filters.sender_id)
@@ -174,22 +200,32 @@ def _sqlite_ids(
         where.append("m.image != ''")
     elif filters.has == "file":
         where.append(f"EXISTS (SELECT 1 FROM {q(att)} a WHERE a.message_id = m.id)")
-    sql = (
-        f"SELECT m.id FROM ({hits} LIMIT %s) h "
-        f"JOIN {q(msg)} m ON m.id = h.rid "
-        "JOIN json_each(%s) w ON m.conversation_id = w.value ->> 0 "
-        "AND m.seq > w.value ->> 1 AND m.seq <= w.value ->> 2 "
-        f"WHERE {' AND '.join(where)} ORDER BY h.rid DESC LIMIT %s"
-    )
-    window_json = json.dumps([[cid, lo, SEQ_MAX if hi is None else hi] for cid, lo, hi in windows])
+    batch = limit * 4 if check else limit
+    ids: list[Any] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*hit_params, FTS_SCAN, window_json, *params, limit])
-        ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) >= limit:
-            return ids, None
-        cursor.execute(f"{hits} LIMIT 1 OFFSET %s", [*hit_params, FTS_SCAN - 1])
+        cursor.execute(boundary_sql, [*scan_params, FTS_SCAN - 1])
         row = cursor.fetchone()
-    return ids, (row[0] if row else None)
+        boundary = row[0] if row else None
+        low = f" AND {FTS_TABLE}.rowid >= %s" if boundary is not None else ""
+        sql = (
+            f"SELECT m.id, m.text FROM {FTS_TABLE} JOIN {q(msg)} m ON m.id = {FTS_TABLE}.rowid "
+            f"WHERE {scan}{low} AND {{upper}}{' AND '.join(where)} "
+            f"ORDER BY {FTS_TABLE}.rowid DESC LIMIT %s"
+        )
+        upper: Any = None
+        while True:
+            bounds = [*scan_params, *([boundary] if boundary is not None else [])]
+            page_sql = sql.replace("{upper}", f"{FTS_TABLE}.rowid < %s AND " if upper else "")
+            cursor.execute(page_sql, [*bounds, *([upper] if upper else []), *params, batch])
+            rows = cursor.fetchall()
+            ids += [i for i, body in rows if not check or text.text_matches(body, terms)]
+            if len(ids) >= limit or len(rows) < batch:
+                break
+            upper = rows[-1][0]
+            batch = min(batch * 4, 2000)  # the start of the word matched, not the rest: go faster
+    if len(ids) >= limit:
+        return ids[:limit], None
+    return ids, boundary
 
 
 def _mongo_ids(

@@ -307,3 +307,15 @@ def test_a_forged_cursor_is_400_naming_before(alice, search):
     response = search(alice, "walnut", before="~" + "A" * 40)
     assert response.status_code == 400
     assert "before" in response.json()["errors"]
+
+
+def test_long_words_match_as_whole_prefixes(alice, bob, direct, say, found):
+    """Terms longer than the indexed prefixes are looked up by their start, then checked whole."""
+    chat = direct(alice, bob)
+    say(alice, chat, "the internet is down")
+    say(alice, chat, "an international call")
+    assert found(bob, "internat") == ["an international call"]
+    assert found(bob, "internationa") == ["an international call"]
+    assert found(bob, "interne") == ["the internet is down"]
+    assert found(bob, "inter") == ["an international call", "the internet is down"]
+    assert found(bob, "internationalisation") == []
