@@ -74,3 +74,27 @@ def test_the_send_path_runs_the_same_statements_with_the_index(alice, bob, direc
         fts.drop_triggers(cursor)
     without_index = statements()
     assert with_index == without_index
+
+
+def test_the_migration_does_nothing_on_mongodb():
+    """On MongoDB (any database but SQLite) the migration touches nothing, both ways."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    migration = import_module("search.migrations.0001_message_fts")
+
+    def no_cursor():
+        raise AssertionError("the migration used the database")
+
+    editor = SimpleNamespace(connection=SimpleNamespace(vendor="mongodb", cursor=no_cursor))
+    migration.forwards(None, editor)
+    migration.backwards(None, editor)
+
+
+def test_rebuild_says_there_is_nothing_to_do_on_another_database(monkeypatch):
+    from django.db import connections
+
+    monkeypatch.setattr(connections["default"], "vendor", "mongodb")
+    out = StringIO()
+    call_command("search_rebuild", stdout=out)
+    assert "Nothing to rebuild on mongodb" in out.getvalue()
