@@ -10,6 +10,7 @@ result opens carries them), the conversation's name, the sender and a snippet as
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ LIMIT_MAX = 50
 # (MongoDB) are looked at; when a page is cut short, nextBefore lets the client go on from
 # where the scan stopped (an opaque cursor then, so it never names a message it may not see).
 FTS_SCAN = 10_000
+WHOLE_INLINE_MAX = 1000
+BOUNDED_INLINE_MAX = 100
 PREFIX_INDEXED = 6  # the longest prefix the FTS5 table indexes (search/fts.py)
 MONGO_SCAN = 500
 SEQ_MAX = 2**63 - 1
@@ -140,23 +143,43 @@ def _connection() -> Any:
     return connections[router.db_for_read(Message)]
 
 
-def _windows_sql(windows: list[tuple[Any, int, int | None]]) -> tuple[str, list[Any]]:
+def _windows_sql(windows: list[tuple[Any, int, int | None]], user_id: Any) -> tuple[str, list[Any]]:
     """The reader's windows as SQL: whole conversations in one IN list (an index SQLite
-    builds once), the few with bounds (joined late, left) each with its seq range."""
+    builds once), the few with bounds (joined late, left) each with its seq range. Past a
+    thousand conversations (or a hundred bounded ones) the lists would near SQLite's limit on
+    parameters: the memberships are then read by a subquery (and the bounds from JSON)."""
     whole = [cid for cid, lo, hi in windows if lo == 0 and hi is None]
+    bounded = [(cid, lo, hi) for cid, lo, hi in windows if lo != 0 or hi is not None]
     parts, params = [], []
-    if whole:
+    if len(whole) > WHOLE_INLINE_MAX:
+        q = _connection().ops.quote_name
+        parts.append(
+            f"m.conversation_id IN (SELECT conversation_id FROM {q(Membership._meta.db_table)}"
+            " WHERE user_id = %s AND visible_from_seq = 0 AND visible_until_seq IS NULL)"
+        )
+        params.append(user_id)
+    elif whole:
         parts.append(f"m.conversation_id IN ({', '.join(['%s'] * len(whole))})")
         params += whole
-    for cid, lo, hi in windows:
-        if lo != 0 or hi is not None:
+    if len(bounded) > BOUNDED_INLINE_MAX:
+        parts.append(
+            "EXISTS (SELECT 1 FROM json_each(%s) w WHERE w.value ->> 0 = m.conversation_id"
+            " AND m.seq > w.value ->> 1 AND m.seq <= w.value ->> 2)"
+        )
+        params.append(json.dumps([[c, lo, SEQ_MAX if hi is None else hi] for c, lo, hi in bounded]))
+    else:
+        for cid, lo, hi in bounded:
             parts.append("(m.conversation_id = %s AND m.seq > %s AND m.seq <= %s)")
             params += [cid, lo, SEQ_MAX if hi is None else hi]
     return f"({' OR '.join(parts)})", params
 
 
 def _sqlite_ids(
-    windows: list[tuple[Any, int, int | None]], terms: list[str], filters: Filters, limit: int
+    windows: list[tuple[Any, int, int | None]],
+    terms: list[str],
+    filters: Filters,
+    limit: int,
+    user_id: Any,
 ) -> tuple[list[Any], Any]:
     """(ids, where the scan stopped when it was cut short).
 
@@ -184,7 +207,7 @@ def _sqlite_ids(
     boundary_sql = (
         f"SELECT rowid FROM {FTS_TABLE} WHERE {scan} ORDER BY rowid DESC LIMIT 1 OFFSET %s"
     )
-    windows_sql, windows_params = _windows_sql(windows)
+    windows_sql, windows_params = _windows_sql(windows, user_id)
     where = [windows_sql, "m.deleted_at IS NULL", "m.kind = 'text'"]
     params: list[Any] = [*windows_params]
     if filters.sender_id is not None:
@@ -290,7 +313,7 @@ def message_search(
     if not terms or not windows:
         return {"results": [], "nextBefore": None}
     if _connection().vendor == "sqlite":
-        ids, stopped = _sqlite_ids(windows, terms, filters, size + 1)
+        ids, stopped = _sqlite_ids(windows, terms, filters, size + 1, user.pk)
     else:
         ids, stopped = _mongo_ids(windows, terms, filters, size + 1)
     if len(ids) > size:

@@ -319,3 +319,23 @@ def test_long_words_match_as_whole_prefixes(alice, bob, direct, say, found):
     assert found(bob, "interne") == ["the internet is down"]
     assert found(bob, "inter") == ["an international call", "the internet is down"]
     assert found(bob, "internationalisation") == []
+
+
+def test_many_conversations_use_subqueries_with_the_same_answers(
+    alice, bob, carol, make_user, direct, group, say, clients, found, monkeypatch
+):
+    """Past the inline limits (a person in thousands of conversations) the windows come from
+    a subquery and JSON: the same rules hold."""
+    from search import selectors
+
+    monkeypatch.setattr(selectors, "WHOLE_INLINE_MAX", 0)
+    monkeypatch.setattr(selectors, "BOUNDED_INLINE_MAX", 0)
+    dan = make_user(full_name="Dan")
+    say(alice, direct(alice, bob), "mango for bob")
+    say(alice, direct(alice, dan), "mango for dan")
+    team = group(alice, bob, carol)
+    say(alice, team, "mango in the team")
+    assert clients(bob).post(f"/api/conversations/{team}/leave").status_code == 200
+    say(alice, team, "mango after bob left")
+    assert found(bob, "mango") == ["mango in the team", "mango for bob"]
+    assert found(carol, "mango") == ["mango after bob left", "mango in the team"]
