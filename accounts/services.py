@@ -179,6 +179,10 @@ def user_update_profile(
             if replaced:
                 transaction.on_commit(lambda: images_delete([replaced]))
         user.save(update_fields=fields)
+        # Everyone who can see this name or picture hears about it (after the commit).
+        from messaging.profiles import user_updated_announce
+
+        user_updated_announce(user=user)
     return user
 
 

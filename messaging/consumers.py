@@ -24,7 +24,7 @@ from messaging.members import aconversation_member_ids
 from messaging.models import Conversation, Message
 from messaging.presence import presence_first_list, presence_socket_close, presence_socket_open
 from messaging.writer import aread
-from messaging.ws_auth import scope_asks_presence_deltas, scope_token
+from messaging.ws_auth import scope_asks_presence_deltas, scope_is_presence_only, scope_token
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user, self.user_id = user, str(user.pk)
         # The seed's client wants the whole online list on every change; ours asks for deltas.
         self.whole_online_list = not scope_asks_presence_deltas(self.scope)
+        self.presence_only = scope_is_presence_only(self.scope)
         try:
             await realtime.socket_join(
                 self.channel_name,
@@ -113,7 +114,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # everything. The client catches up on this event, not on the socket opening.
         await self.send_json({"event": "ready", "data": {"userId": self.user_id}})
         await self._send_online(online, version)
-        # Messages that waited for this user have now reached one of their sockets.
+        # Messages that waited for this user have now reached one of their sockets (a page
+        # that shows no messages is not where they arrive).
+        if self.presence_only:
+            return
         try:
             await receipts.deliveries_on_connect(user.pk)
         except Exception:  # a busy writer: the next message or connection records them
@@ -316,6 +320,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None or self.closing:
             return
         meta = message.get("meta")
+        if meta is not None and self.presence_only:
+            return  # a newMessage, to a page that shows none: not delivered by this socket
         if meta is not None and meta["senderId"] == self.user_id and self.answered:
             client_id = meta.get("clientId")
             if client_id in self.answered:  # this socket sent it and got `messageSent`

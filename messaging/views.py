@@ -22,5 +22,6 @@ def chat_view(request: HttpRequest) -> HttpResponse:
         "groupAvatar": static(GROUP_AVATAR),
         "textMaxLength": TEXT_MAX_LENGTH,
         "imageMaxBytes": settings.IMAGE_MAX_BYTES,
+        "attachmentMaxBytes": settings.ATTACHMENT_MAX_BYTES,
     }
     return render(request, "messaging/chat.html", {"boot": boot})

@@ -23,3 +23,10 @@ def scope_asks_presence_deltas(scope: dict[str, Any]) -> bool:
     """`/ws/?presence=delta`: `userOnline`/`userOffline` among contacts, not whole lists."""
     query = scope.get("query_string", b"").decode("latin-1")
     return parse_qs(query).get("presence", [""])[-1] == "delta"
+
+
+def scope_is_presence_only(scope: dict[str, Any]) -> bool:
+    """`/ws/?messages=none`: a page that shows no messages (profile, settings) keeps the person
+    online and hears every other event, but gets no `newMessage` and so marks nothing delivered."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return parse_qs(query).get("messages", [""])[-1] == "none"

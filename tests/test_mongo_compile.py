@@ -457,13 +457,14 @@ def test_compiles_sending(routed: Recorder, db) -> None:  # noqa: ANN001
 
 
 def test_compiles_a_profile_update(routed: Recorder, db) -> None:  # noqa: ANN001
-    """A new avatar: the avatar it replaces is read in the same transaction, then the row set."""
+    """A new avatar: the avatar it replaces is read in the same transaction, then the row set;
+    then whom to tell (`userUpdated`): my memberships (none here, so no second read)."""
     me = unsaved(User, 1, full_name="Me", email="me@example.com", profile_pic="avatars/old.png")
     routed.rows[USERS] = [document(me)]
 
     account_services.user_update_profile(user=me, full_name="New Me", profile_pic=b64(picture()))
 
-    assert [collection for collection, _ in routed.reads] == [USERS]
+    assert [collection for collection, _ in routed.reads] == [USERS, MEMBERSHIPS]
     [(collection, criteria, pipeline)] = routed.updates
     assert collection == USERS and criteria
     assert set(pipeline[0]["$set"]) == {"full_name", "profile_pic", "updated_at"}

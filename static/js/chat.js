@@ -15,6 +15,8 @@ import {
   setTitleCount,
 } from "./notify.js";
 import { Outbox } from "./outbox.js";
+import { applyUserUpdated } from "./profile-live.js";
+import { plainText } from "./richtext.js";
 import { ReceiptsDialog } from "./receipts-dialog.js";
 import { MessageSearch } from "./search.js";
 import { Sidebar } from "./sidebar.js";
@@ -43,12 +45,15 @@ const view = new ConversationView(store, {
   avatarOf: (conversation) => sidebar.avatarOf(conversation),
   onLoadOlder: (conversationId) => loadOlder(conversationId),
   onRetry: (clientId) => outbox.retry(clientId),
+  onDiscard: (clientId) => outbox.discard(clientId),
   onBack: () => goBack(),
   onDetails: (conversationId) => details.open(conversationId),
   onSeen: (conversationId, messageId) => receipts.open(conversationId, messageId),
 });
 const composer = new Composer({
   maxBytes: boot.imageMaxBytes,
+  maxLength: boot.textMaxLength,
+  fileMaxBytes: boot.attachmentMaxBytes,
   onSend: (conversationId, message) => outbox.send(conversationId, message),
   onTyping: (conversationId, isTyping) => socket.send("typing", { conversationId, isTyping }),
 });
@@ -390,7 +395,7 @@ function tellAbout(conversation, message) {
   const name = conversationName(store, conversation);
   const sender = store.name(message.senderId);
   const body =
-    message.kind === "system" ? systemText(store, message) : message.text || "Sent a photo";
+    message.kind === "system" ? systemText(store, message) : plainText(message.text) || "Sent a photo";
   const open = conversation.id === store.activeId;
   const who = conversation.isGroup ? `${firstName(sender)} in ${name}` : sender;
   announce(open ? `${who}: ${body}` : `New message from ${who}`);
@@ -506,6 +511,17 @@ for (const [name, online] of [
   });
 }
 
+// Someone changed their name or picture: the sidebar, header, bubbles and details follow.
+socket.addEventListener("userUpdated", (event) => {
+  if (!applyUserUpdated(store, event.detail)) return;
+  sidebar.render();
+  if (store.activeId) {
+    view.renderHeader();
+    view.renderMessages({ mode: "append" });
+  }
+  if (details.isOpen) details.render();
+});
+
 socket.addEventListener("typing", (event) => {
   const { userId, isTyping, conversationId } = event.detail || {};
   const uid = String(userId);
@@ -562,6 +578,7 @@ socket.addEventListener("status", (event) => {
   clearTimeout(connTimer);
   const state = event.detail;
   if (state === "open") {
+    view.setConnection("open");
     if (conn.hidden) return;
     conn.classList.add("conn--ok");
     setText(connText, "Connected");
@@ -576,6 +593,7 @@ socket.addEventListener("status", (event) => {
     offline: "You're offline. Messages will be sent when you're back.",
   };
   const show = () => {
+    view.setConnection(state, messages[state] || "Connecting…");
     conn.classList.remove("conn--ok");
     setText(connText, messages[state] || "Connecting…");
     conn.hidden = false;

@@ -11,6 +11,8 @@ import {
   systemText,
   typingText,
 } from "./names.js";
+import { showPendingFile } from "./attach-view.js";
+import { fillRichText } from "./richtext.js";
 import { dayKey, formatDay, formatLastSeen, formatTime } from "./time.js";
 
 const GROUP_GAP = 5 * 60_000; // ms; closer messages from one sender share a bubble group
@@ -31,7 +33,10 @@ function messageKey(message) {
 }
 
 export class ConversationView {
-  constructor(store, { defaultAvatar, avatarOf, onLoadOlder, onRetry, onBack, onDetails, onSeen }) {
+  constructor(
+    store,
+    { defaultAvatar, avatarOf, onLoadOlder, onRetry, onDiscard, onBack, onDetails, onSeen },
+  ) {
     this.store = store;
     this.defaultAvatar = defaultAvatar;
     this.avatarOf = avatarOf;
@@ -70,6 +75,11 @@ export class ConversationView {
         onRetry(retry.closest(".message").dataset.clientId);
         return;
       }
+      const discard = event.target.closest(".message__discard");
+      if (discard) {
+        onDiscard(discard.closest(".message").dataset.clientId);
+        return;
+      }
       const seen = event.target.closest(".message__seen");
       if (seen) {
         onSeen(this.conversationId, seen.closest(".message").dataset.messageId);
@@ -91,6 +101,20 @@ export class ConversationView {
     });
   }
 
+  /**
+   * Our own socket's state ("open", "connecting", "reconnecting", "offline"). While it is down
+   * the header claims nobody is online (we can't know), and on a phone, where the list's
+   * banner is out of sight, the conversation shows its own.
+   */
+  setConnection(state, text = "") {
+    this.connection = state;
+    const banner = $("#pane-offline");
+    banner.hidden = state === "open";
+    if (text) setText($("#pane-offline-text"), text);
+    banner.classList.toggle("pane-offline--offline", state === "offline");
+    this.renderHeader();
+  }
+
   get conversation() {
     return this.conversationId ? this.store.conversations.get(this.conversationId) : null;
   }
@@ -105,6 +129,10 @@ export class ConversationView {
       this.unseen = 0;
       this.pill.hidden = true;
       this.stick = true;
+      // Where unread begins, fixed for as long as this conversation stays open.
+      const conversation = this.store.conversations.get(conversationId);
+      this.unreadAfter = conversation && conversation.unreadCount > 0 ? conversation.readSeq : null;
+      this.dividerShown = false;
     }
     this.placeholder.hidden = true;
     this.pane.hidden = false;
@@ -137,8 +165,10 @@ export class ConversationView {
       else status = typingText(store, typists) || memberSummary(store, conversation);
     } else {
       const peer = store.users.get(conversation.peerId);
-      online = store.online.has(conversation.peerId);
-      if (typists.length) status = "typing…";
+      const connected = !this.connection || this.connection === "open";
+      online = connected && store.online.has(conversation.peerId);
+      if (typists.length && connected) status = "typing…";
+      else if (!connected) status = this.connection === "offline" ? "Waiting for network…" : "Connecting…";
       else status = online ? "Online" : formatLastSeen(peer && peer.lastSeen);
     }
     this.dot.hidden = !online;
@@ -160,12 +190,14 @@ export class ConversationView {
     const { messages } = conversation;
     const seenOn = this.#seenMessage(conversation);
     let previousDay = null;
+    const divider = this.#unreadDivider(conversation);
     messages.forEach((message, index) => {
       const day = dayKey(message.createdAt);
       if (day !== previousDay) {
         nodes.push(this.#dayNode(day, message.createdAt));
         previousDay = day;
       }
+      if (message === divider.before) nodes.push(divider.node);
       if (message.kind === "system") {
         nodes.push(this.#systemNode(message));
         return;
@@ -184,14 +216,18 @@ export class ConversationView {
     setText(this.emptyTitle, `This is the start of your conversation with ${name}`);
     this.#renderHistoryStatus(conversation, name);
 
-    if (mode === "bottom" || own) this.scrollToBottom();
+    if (mode === "bottom" && divider.before && !this.dividerShown && !own) {
+      // Opened with unread messages: start at the divider, the jump button leads down.
+      this.dividerShown = true;
+      this.scroller.scrollTop = Math.max(0, divider.node.offsetTop - 48);
+      this.#onScroll();
+    } else if (mode === "bottom" || own) this.scrollToBottom();
     else if (mode === "prepend") this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
     else if (mode === "append") {
       if (this.stick) this.scrollToBottom();
       else if (newIncoming) {
         this.unseen += newIncoming;
-        setText(this.pillText, this.unseen === 1 ? "1 new message" : `${this.unseen} new messages`);
-        this.pill.hidden = false;
+        this.#updatePill();
       }
     }
     // A first page shorter than the window: fetch more so it can scroll at all.
@@ -212,17 +248,51 @@ export class ConversationView {
     this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior: smooth ? "smooth" : "instant" });
     this.stick = true;
     this.unseen = 0;
-    this.pill.hidden = true;
+    this.#updatePill();
   }
 
   #onScroll() {
     const { scrollTop, scrollHeight, clientHeight } = this.scroller;
     this.stick = scrollHeight - scrollTop - clientHeight < NEAR_BOTTOM;
-    if (this.stick) {
-      this.unseen = 0;
-      this.pill.hidden = true;
-    }
+    if (this.stick) this.unseen = 0;
+    this.#updatePill();
     if (scrollTop < NEAR_TOP && this.conversationId) this.onLoadOlder(this.conversationId);
+  }
+
+  /** The jump-to-bottom button: shown whenever scrolled up, with what arrived meanwhile. */
+  #updatePill() {
+    this.pill.hidden = this.stick;
+    const n = this.unseen;
+    const text = n === 0 ? "Jump to latest" : n === 1 ? "1 new message" : `${n} new messages`;
+    setText(this.pillText, text);
+    this.pill.classList.toggle("pill--count", n > 0);
+    setAttr(this.pill, "aria-label", n ? `${text}, jump to latest` : text);
+  }
+
+  /**
+   * The "New messages" line: before the first message from others past where I had read, once
+   * the history reaches back that far (else it would claim the older unread ones were read).
+   */
+  #unreadDivider(conversation) {
+    const none = { before: null, node: null };
+    const { messages } = conversation;
+    if (this.unreadAfter == null) return none;
+    const oldest = messages.find((m) => m._id);
+    if (conversation.hasMore && !(oldest && oldest.seq <= this.unreadAfter + 1)) return none;
+    const before = messages.find(
+      (m) => m._id && m.seq > this.unreadAfter && m.kind !== "system" && !this.store.isMine(m),
+    );
+    if (!before) return none;
+    if (!this.dividerNode) {
+      this.dividerNode = document.createElement("li");
+      this.dividerNode.className = "unread-divider";
+      this.dividerNode.setAttribute("role", "separator");
+      const label = document.createElement("span");
+      label.className = "unread-divider__label";
+      label.textContent = "New messages";
+      this.dividerNode.append(label);
+    }
+    return { before, node: this.dividerNode };
   }
 
   #renderHistoryStatus(conversation, name) {
@@ -370,7 +440,8 @@ export class ConversationView {
     }
     const text = li.querySelector(".bubble__text");
     text.hidden = !message.text;
-    setText(text, message.text || "");
+    fillRichText(text, message.text || "", key);
+    showPendingFile(li, message);
 
     const time = li.querySelector(".bubble__time");
     setText(time, formatTime(message.createdAt));
@@ -399,6 +470,8 @@ export class ConversationView {
     failed.hidden = status !== "failed";
     if (status === "failed") {
       setText(li.querySelector(".message__failed-text"), message.error || "Not sent.");
+      // A refusal (4xx) would only be refused again: Discard is the one way out.
+      li.querySelector(".message__retry").hidden = message.retryable === false;
     }
     return li;
   }

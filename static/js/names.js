@@ -1,6 +1,8 @@
 // The sentences the chat shows about people: system lines ("Alice added Dan"), who is typing,
 // who has seen a message, previews. Pure functions of the store; no DOM.
 
+import { plainText } from "./richtext.js";
+
 /** "Bob", "Bob and Carol", "Bob, Carol and Dan". */
 export function listNames(names) {
   if (names.length <= 1) return names.join("");
@@ -80,7 +82,11 @@ export function previewText(store, conversation, message) {
   if (!message) return "";
   if (message.kind === "system") return systemText(store, message);
   const photoOnly = !message.text && (message.image || message.localImage);
-  const body = message.text || (photoOnly ? "Photo" : "");
+  const file = message.file || message.localFile;
+  const body = plainText(message.text) || (photoOnly ? "Photo" : file ? `File: ${file.name}` : "");
+  if (store.isMine(message) && !message._id) {
+    return `${message.status === "failed" ? "Not sent" : "Sending"}: ${body}`;
+  }
   if (store.isMine(message)) return `You: ${body}`;
   if (conversation.isGroup) return `${firstName(store.name(message.senderId))}: ${body}`;
   return body;

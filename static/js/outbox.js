@@ -5,6 +5,7 @@
 // pictures, and any send the socket can't answer, go over REST with the same clientId.
 
 import { api, ApiError } from "./api.js";
+import { uploadAttachment } from "./attach.js";
 import { newClientId } from "./ids.js";
 
 const SOCKET_ANSWER_WITHIN = 10_000; // ms; then the same clientId goes over REST (no duplicate)
@@ -67,7 +68,12 @@ export class Outbox {
   }
 
   async #deliver(message) {
-    if (!message.localImage && this.socket && this.socket.isOpen) {
+    if (message.localFile && !message.attachmentId) {
+      // Step one of a file send; a retry after this point reuses the upload.
+      const attachment = await uploadAttachment(message.conversationId, message.localFile);
+      message.attachmentId = attachment._id;
+    }
+    if (!message.localImage && !message.localFile && this.socket && this.socket.isOpen) {
       try {
         return await this.#overSocket(message);
       } catch (error) {
@@ -77,14 +83,12 @@ export class Outbox {
       }
     }
     const path = `/api/conversations/${encodeURIComponent(message.conversationId)}/messages`;
-    return api("POST", path, {
-      text: message.text,
-      image: message.localImage,
-      clientId: message.clientId,
-    });
+    const body = { text: message.text, image: message.localImage, clientId: message.clientId };
+    if (message.attachmentId) body.attachmentId = message.attachmentId;
+    return api("POST", path, body);
   }
 
-  send(conversationId, { text, image }) {
+  send(conversationId, { text, image, file = null }) {
     const conversation = this.store.conversation(conversationId);
     const message = {
       clientId: newClientId(),
@@ -94,6 +98,7 @@ export class Outbox {
       text: text || "",
       image: null,
       localImage: image || null,
+      localFile: file,
       createdAt: new Date().toISOString(),
       deliveredAt: null,
       readAt: null,
@@ -112,11 +117,18 @@ export class Outbox {
         (m) => m.clientId === clientId && !m._id && this.store.isMine(m),
       );
       if (message) {
-        this.#set(message, { status: "sending", error: null });
+        this.#set(message, { status: "sending", error: null, retryable: null });
         this.#enqueue(message);
         return;
       }
     }
+  }
+
+  /** Forget a failed (or waiting) message: it leaves the conversation and is never sent. */
+  discard(clientId) {
+    this.waiting = this.waiting.filter((m) => m.clientId !== clientId);
+    const conversation = this.store.removeLocal(clientId);
+    if (conversation) this.onChange(conversation.id, {});
   }
 
   /** The connection is back: send what waited, in order. */
@@ -155,7 +167,11 @@ export class Outbox {
         // The server is busy, not refusing: keep it queued and try again when it says.
         this.#hold(message, { status: "queued" });
         this.#retryLater((error.retryAfter || 1) * 1000);
-      } else if (!error.isNetwork) this.#set(message, { status: "failed", error: error.message });
+      } else if (!error.isNetwork) {
+        // Busy (429) or broken (5xx) may pass; a refusal (4xx) never will.
+        const retryable = error.status === 429 || error.status >= 500;
+        this.#set(message, { status: "failed", error: error.message, retryable });
+      }
       else if (!navigator.onLine) this.#hold(message);
       else {
         // Online but unreachable (server restarting?): say so, and try again by itself

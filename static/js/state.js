@@ -19,7 +19,16 @@ function byPlace(a, b) {
     if (a.seq !== undefined && b.seq !== undefined && a.seq !== b.seq) return a.seq - b.seq;
     return compareIds(a._id, b._id);
   }
-  return a._id ? -1 : b._id ? 1 : 0; // stable: unsent keep their order, after the stored ones
+  // An unsent message stays after what we held when it was written and before what arrived
+  // later (a failed send never sinks below newer messages); unsent ones keep their order.
+  const x = placeOf(a);
+  const y = placeOf(b);
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+function placeOf(message) {
+  if (message._id) return message.seq ?? 0;
+  return (message.afterSeq ?? Number.MAX_SAFE_INTEGER) + 0.5;
 }
 
 export class Conversation {
@@ -354,8 +363,21 @@ export class Store {
   /** Our own message before the server has it. */
   addLocal(message) {
     const conversation = this.conversation(message.conversationId);
+    if (message.afterSeq === undefined) message.afterSeq = conversation.lastSeq || 0;
     conversation.upsert(message);
     conversation.activityAt = message.createdAt;
+  }
+
+  /** Drop our own unsent message (the person discarded it). */
+  removeLocal(clientId) {
+    for (const conversation of this.conversations.values()) {
+      const index = conversation.find((m) => m.clientId === clientId && !m._id && this.isMine(m));
+      if (index >= 0) {
+        conversation.messages.splice(index, 1);
+        return conversation;
+      }
+    }
+    return null;
   }
 
   updateLocal(message, changes) {

@@ -48,7 +48,7 @@ def test_phone_switches_between_list_and_conversation(people, picture):
     bob.send("Got it, thanks!")
     expect(alice.bubble("Got it, thanks!")).to_be_in_viewport()
 
-    attach = page.get_by_text("Attach an image")
+    attach = page.get_by_text("Attach a photo or file")
     expect(page.locator(".composer__attach")).to_be_in_viewport()
     page.locator("#image-input").set_input_files(picture)
     expect(page.locator("#image-preview")).to_be_in_viewport()
