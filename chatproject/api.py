@@ -14,6 +14,7 @@ from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
 from messaging.api_actions import router as actions_router
 from messaging.api_conversations import router as conversations_router
+from search.api import router as search_router
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ api.add_router("/messages/", messaging_router)
 api.add_router("/conversations/", conversations_router)
 api.add_router("/conversations/", actions_router)
 api.add_router("/conversations/", attachments_router)
+api.add_router("/search/", search_router)
 
 
 def json_error(request: HttpRequest, message: str, status: int, **extra: object) -> HttpResponse:

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "accounts",
     "messaging",
     "attachments",
+    "search",
 ]
 
 # Django's and WhiteNoise's middleware as subclasses that run on the event loop under ASGI
@@ -241,6 +242,8 @@ MESSAGE_RATE_PER_USER = env_int("MESSAGE_RATE_PER_USER", 30)  # messages sent pe
 MESSAGE_RATE_WINDOW = env_int("MESSAGE_RATE_WINDOW", 10)  # seconds
 PROFILE_UPDATE_RATE_PER_USER = env_int("PROFILE_UPDATE_RATE_PER_USER", 10)  # per window
 PROFILE_UPDATE_RATE_WINDOW = env_int("PROFILE_UPDATE_RATE_WINDOW", 60)  # seconds
+SEARCH_RATE_PER_USER = env_int("SEARCH_RATE_PER_USER", 30)  # message searches per window
+SEARCH_RATE_WINDOW = env_int("SEARCH_RATE_WINDOW", 10)  # seconds
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 5 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)  # width x height a file may claim
 # What one decode may hold, in 4-byte pixels (64 MB); times the slots below, it bounds the

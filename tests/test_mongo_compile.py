@@ -46,6 +46,7 @@ from messaging import (
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, MessageEdit, Reaction, ReceiptMark
+from search import selectors as search_selectors
 from tests.accounts.images import b64, picture
 
 ALIAS = "mongo_compile"
@@ -288,6 +289,19 @@ def _builders() -> dict[str, Callable[[], Any]]:
             pk=upload, message__isnull=True, uploader_id=me.pk
         ).update(message_id=cursor),
         "attachments_delete": lambda: Attachment.objects.filter(pk__in=[upload]).delete(),
+        "search_windows": lambda: list(search_selectors.windows_qs(user_id=me.pk)),
+        "search_candidates": lambda: list(
+            search_selectors.mongo_candidates_qs(
+                conversation_ids=[conversation],
+                terms=["caf", "ete"],
+                filters=search_selectors.Filters(
+                    sender_id=other.pk, has="image", since=now, until=now, before_id=cursor
+                ),
+            )
+        ),
+        "search_attached": lambda: list(search_selectors.attached_message_ids_qs([cursor])),
+        "search_messages": lambda: list(search_selectors.results_messages_qs([cursor])),
+        "search_people": lambda: list(search_selectors.people_qs({me.pk, other.pk})),
     }
 
 
@@ -740,6 +754,48 @@ def test_compiles_editing_reacting_and_deleting(routed: Recorder, db) -> None:  
     deleted = {collection for collection, _ in routed.deletes}
     assert {Reaction._meta.db_table, MessageEdit._meta.db_table} <= deleted
     assert "$lookup" not in str(routed.reads)
+
+
+def test_compiles_a_message_search_as_a_bounded_scan(routed: Recorder, db) -> None:  # noqa: ANN001
+    """MongoDB's fallback (docs/SEARCH.md): one read of the reader's conversations with a
+    case-insensitive match per word, bounded, then the page's shapes; no join, no $search."""
+    me, bob = unsaved(User, 1), unsaved(User, 2, full_name="Bob", email="b@example.com")
+    conversation = unsaved(Conversation, 5, kind="direct", direct_key="1:2", last_seq=7)
+    msg = unsaved(
+        Message,
+        7,
+        conversation_id=conversation.pk,
+        seq=7,
+        sender_id=bob.pk,
+        receiver_id=me.pk,
+        text="Un Café en été",
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    routed.rows[USERS] = [document(bob)]
+    routed.rows[CONVERSATIONS] = [document(conversation)]
+    routed.rows[MEMBERSHIPS] = [
+        document(unsaved(Membership, 1, conversation_id=conversation.pk, user_id=me.pk)),
+        document(unsaved(Membership, 2, conversation_id=conversation.pk, user_id=bob.pk)),
+    ]
+    routed.rows[MESSAGES] = [document(msg)]
+    from search.selectors import MONGO_SCAN, message_search
+
+    page = message_search(user=me, q="CAFE ét", has="file", limit="5")
+    assert page["results"] == []  # it carries no file
+    routed.reads.clear()
+    routed.rows[Attachment._meta.db_table] = []
+    page = message_search(user=me, q="CAFE ét", limit="5")
+
+    [result] = page["results"]
+    assert result["conversation"]["title"] == "Bob"
+    assert [p["text"] for p in result["snippet"] if p["match"]] == ["Café", "été"]
+    scan = next(p for c, p in routed.reads if c == MESSAGES and {"$limit": MONGO_SCAN} in p)
+    assert "$regex" in str(scan) and repr(conversation.pk) in str(scan)
+    assert "$lookup" not in str(routed.reads) and "$search" not in str(routed.reads)
+    # windows, the scan, then the page: messages, conversations, peers, people, files,
+    # reactions
+    assert len(routed.reads) == 8
 
 
 # --- The same builders under the real MongoDB settings -----------------------------------------

@@ -54,6 +54,7 @@ ERRORS = {
         503,
     },
     ("post", f"{CONVERSATION}/attachments"): {400, 401, 403, 404, 413, 429, 503},
+    ("get", "/api/search/messages"): {400, 401, 404, 429},
 }
 
 

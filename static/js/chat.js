@@ -19,6 +19,7 @@ import { Outbox } from "./outbox.js";
 import { applyUserUpdated } from "./profile-live.js";
 import { plainText } from "./richtext.js";
 import { ReceiptsDialog } from "./receipts-dialog.js";
+import { MessageSearch } from "./search.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
 import { NewChatDialog, NewGroupDialog } from "./start-dialogs.js";
@@ -100,6 +101,11 @@ const newGroup = new NewGroupDialog(store, {
   },
 });
 $("#new-chat-button").addEventListener("click", () => newChat.open());
+// Message search: a result opens its conversation, then the view re-renders around it.
+new MessageSearch(store, {
+  open: (conversationId) => openConversation(conversationId),
+  render: () => view.renderMessages({ mode: "prepend" }),
+});
 $("#new-group-button").addEventListener("click", () => newGroup.open());
 
 /** Re-render whatever shows this conversation. */
