@@ -3,11 +3,11 @@
 from tests.messaging.conftest import (  # noqa: F401
     _no_one_online,
     chat_media,
-    png_data_url,
     fast_realtime,
     group_post,
     make_group,
     make_message,
     open_socket,
+    png_data_url,
     sent_events,
 )

@@ -113,9 +113,7 @@ def test_no_new_direct_conversation_across_a_block(block, login_client, alice, b
     assert send(login_client(bob), alice).status_code == 403  # the seed path would create one
 
 
-def test_group_invites_are_refused_both_ways(
-    block, login_client, make_group, alice, bob, carol
-):  # noqa: ANN001
+def test_group_invites_are_refused_both_ways(block, login_client, make_group, alice, bob, carol):  # noqa: ANN001
     block(alice, bob)  # alice blocks bob
     by_bob = login_client(bob).call(
         "post", CONVERSATIONS, {"title": "Hi", "memberIds": [str(alice.pk)]}

@@ -99,9 +99,9 @@ async def test_presence_never_crosses_a_block(open_socket, talked, alice, bob, c
     for frame in await frames_within(a):
         assert frame["data"] != {"userId": str(bob.pk)}
     b3 = await open_socket(bob, path=DELTA)
-    assert all(
-        str(bob.pk) not in str(frame["data"]) for frame in await frames_within(a)
-    ), "bob's presence reached alice"
+    assert all(str(bob.pk) not in str(frame["data"]) for frame in await frames_within(a)), (
+        "bob's presence reached alice"
+    )
     assert all(str(alice.pk) not in str(frame["data"]) for frame in await frames_within(b3))
 
     await unblock(bob, alice)
