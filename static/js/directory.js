@@ -1,0 +1,72 @@
+// "New chat" searches the directory as you type (debounced) instead of loading every account.
+// Before anything is typed it suggests the people you already talk with.
+
+import { searchDirectory } from "./safety-api.js";
+
+const DEBOUNCE_MS = 250;
+
+export class DirectorySearch {
+  /** `picker`: a PeoplePicker made with `remote: true`; its list is whatever we put in it. */
+  constructor(picker, store) {
+    this.picker = picker;
+    this.store = store;
+    this.timer = null;
+    this.controller = null;
+    picker.search.addEventListener("input", () => this.#schedule());
+  }
+
+  /** The dialog opened: suggestions first. */
+  start() {
+    this.#cancel();
+    this.picker.reset(this.#suggestions());
+    this.picker.showStatus(
+      this.picker.people.length ? "" : "Type a name or an email address to find someone.",
+    );
+  }
+
+  #suggestions() {
+    const seen = new Map();
+    for (const conversation of this.store.sorted()) {
+      if (conversation.isGroup || !conversation.peerId) continue;
+      const user = this.store.users.get(conversation.peerId);
+      if (user && !this.store.blocked.has(user._id)) seen.set(user._id, user);
+    }
+    return [...seen.values()];
+  }
+
+  #cancel() {
+    clearTimeout(this.timer);
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+  }
+
+  #schedule() {
+    this.#cancel();
+    const q = this.picker.search.value.trim();
+    if (!q) {
+      this.picker.setPeople(this.#suggestions(), "");
+      return;
+    }
+    this.picker.showStatus("Searching…");
+    this.timer = setTimeout(() => this.#run(q), DEBOUNCE_MS);
+  }
+
+  async #run(q) {
+    const controller = new AbortController();
+    this.controller = controller;
+    let people;
+    try {
+      people = await searchDirectory(q, { signal: controller.signal });
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      this.picker.setPeople([], `Couldn't search: ${error.message}`);
+      return;
+    }
+    if (this.controller !== controller) return; // a newer search is on its way
+    for (const user of people) {
+      const { email, ...rest } = user; // null for strangers: keep what we knew
+      this.store.rememberUser(email ? user : rest);
+    }
+    this.picker.setPeople(people, people.length ? "" : `No one found for “${q}”.`);
+  }
+}
