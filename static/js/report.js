@@ -62,6 +62,7 @@ function build() {
   document.body.append(root);
 
   cancel.addEventListener("click", () => root.close());
+  reasons.addEventListener("change", () => show(status, ""));
   root.addEventListener("click", (event) => {
     if (event.target === root) root.close();
   });
