@@ -10,7 +10,14 @@ from chatproject.errors import ServiceError
 from chatproject.schemas import error_responses
 from safety import selectors, services
 from safety.models import Block, Report
-from safety.schemas import BlockedUserOut, BlockIn, DirectoryUserOut, ReportIn, ReportOut
+from safety.schemas import (
+    BlockedUserOut,
+    BlockIn,
+    DirectoryUserOut,
+    ReportIn,
+    ReportOut,
+    UnblockedOut,
+)
 
 users_router = Router(tags=["people"], auth=cookie_auth)
 blocks_router = Router(tags=["blocks"], auth=cookie_auth)
@@ -57,9 +64,13 @@ def block_list(request: HttpRequest) -> list[dict]:
 
 @blocks_router.post(
     "",
-    response={200: BlockedUserOut, 201: BlockedUserOut, **error_responses(400, 401, 403, 404)},
+    response={
+        200: BlockedUserOut,
+        201: BlockedUserOut,
+        **error_responses(400, 401, 403, 404, 413),
+    },
     by_alias=True,
-    summary="Block someone",
+    summary="Block a person",
     description="`{userId}`. 201 when blocked now, 200 when you already did (404 unknown person,"
     " 400 yourself). From then on neither of you can message the other (403), start a"
     " conversation or add the other to a group; their typing and presence stop reaching you"
@@ -73,14 +84,15 @@ def block_add(request: HttpRequest, body: BlockIn) -> Status:
 
 @blocks_router.delete(
     "{user_id}",
-    response={204: None, **error_responses(401, 403, 404)},
-    summary="Unblock someone",
-    description="204; 404 when you do not block them. Everything works again as before.",
+    response={200: UnblockedOut, **error_responses(401, 403, 404)},
+    summary="Unblock a person",
+    description="200 `{userId, blocked: false}`; 404 when you do not block them. Everything"
+    " works again as before.",
 )
-def block_remove(request: HttpRequest, user_id: str) -> Status:
+def block_remove(request: HttpRequest, user_id: str) -> dict:
     if not services.block_remove(user=request.auth, other_id=user_id):
         raise ServiceError(NOT_BLOCKED, status=404)
-    return Status(204, None)
+    return {"userId": user_id, "blocked": False}
 
 
 def _report_shape(report: Report) -> dict:

@@ -23,6 +23,11 @@ class BlockedUserOut(Schema):
     blockedAt: str
 
 
+class UnblockedOut(Schema):
+    userId: str
+    blocked: bool
+
+
 class ReportIn(Schema):
     reason: StrictStr = Field(..., description="spam, harassment, hate, sexual, violence or other.")
     note: StrictStr | None = Field(None, description="Up to 500 characters for the moderators.")

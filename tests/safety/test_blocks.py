@@ -40,7 +40,9 @@ def test_block_list_and_unblock(login_client, alice, bob, carol):  # noqa: ANN00
     assert [row["_id"] for row in listed] == [str(carol.pk), str(bob.pk)]  # latest first
     assert login_client(bob).get("/api/blocks").json() == []  # bob is not told
 
-    assert client.delete(f"/api/blocks/{bob.pk}").status_code == 204
+    unblocked = client.delete(f"/api/blocks/{bob.pk}")
+    assert unblocked.status_code == 200
+    assert unblocked.json() == {"userId": str(bob.pk), "blocked": False}
     assert client.delete(f"/api/blocks/{bob.pk}").status_code == 404
     assert [row["_id"] for row in client.get("/api/blocks").json()] == [str(carol.pk)]
 
