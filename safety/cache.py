@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 
@@ -94,11 +93,14 @@ class BlockCache:
         return hit if hit is not None else self._fill(key, epoch)
 
     async def ablocks_of(self, user_id: Any) -> BlockSet:
-        """`blocks_of` for the event loop: a hit never leaves it."""
+        """`blocks_of` for the event loop: a hit never leaves it, a miss reads on the reader
+        thread (messaging/writer.py), like the presence contacts."""
+        from messaging.writer import aread  # the realtime side's reader: a connection kept open
+
         key, hit, epoch = self._lookup(user_id)
         if hit is not None:
             return hit
-        return await database_sync_to_async(self._fill)(key, epoch)
+        return await aread(self._fill, key, epoch)
 
     def between(self, first: Any, second: Any) -> bool:
         """Whether either of the two blocks the other."""
