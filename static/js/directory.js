@@ -12,7 +12,20 @@ export class DirectorySearch {
     this.store = store;
     this.timer = null;
     this.controller = null;
+    this.running = null; // the promise of the search in flight
     picker.search.addEventListener("input", () => this.#schedule());
+    // Enter or the down arrow before the answer came: search now, then act on it.
+    picker.flush = () => this.#flush();
+  }
+
+  #flush() {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      const q = this.picker.search.value.trim();
+      if (q) return this.#run(q);
+    }
+    return this.running;
   }
 
   /** The dialog opened: suggestions first. */
@@ -36,8 +49,10 @@ export class DirectorySearch {
 
   #cancel() {
     clearTimeout(this.timer);
+    this.timer = null;
     if (this.controller) this.controller.abort();
     this.controller = null;
+    this.running = null;
   }
 
   #schedule() {
@@ -48,10 +63,23 @@ export class DirectorySearch {
       return;
     }
     this.picker.showStatus("Searching…");
-    this.timer = setTimeout(() => this.#run(q), DEBOUNCE_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.#run(q);
+    }, DEBOUNCE_MS);
   }
 
-  async #run(q) {
+  #run(q) {
+    const running = this.#search(q);
+    this.running = running;
+    running.finally(() => {
+      if (this.running === running) this.running = null;
+    });
+    return running;
+  }
+
+  async #search(q) {
+    if (this.controller) this.controller.abort();
     const controller = new AbortController();
     this.controller = controller;
     let people;

@@ -184,17 +184,30 @@ export class PeoplePicker {
 
   #onSearchKey(event) {
     if (event.key === "ArrowDown") {
-      const first = this.#controls()[0];
-      if (first) {
+      // (remote) A search still on its way: act once its answer is shown.
+      const waiting = this.flush ? this.flush() : null;
+      if (waiting) {
         event.preventDefault();
-        first.focus();
-      }
+        waiting.then(() => this.#focusFirst());
+      } else if (this.#focusFirst()) event.preventDefault();
       return;
     }
     if (event.key !== "Enter" || event.isComposing || !this.search.value.trim()) return;
     // With a query, Enter takes the first match (never submits the form by accident); with
     // none, it does what Enter does in a form: submit it (create the group, add the people).
     event.preventDefault();
+    const waiting = this.flush ? this.flush() : null;
+    if (waiting) waiting.then(() => this.#takeFirst());
+    else this.#takeFirst();
+  }
+
+  #focusFirst() {
+    const first = this.#controls()[0];
+    if (first) first.focus();
+    return Boolean(first);
+  }
+
+  #takeFirst() {
     const [first] = this.#visible();
     if (!first) return;
     if (!this.multiple) {
