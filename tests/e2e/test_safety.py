@@ -148,3 +148,28 @@ def test_reporting_a_message(people):
     dialog.get_by_role("button", name="Report").click()
     expect(dialog.get_by_role("status")).to_have_text("Thanks. The moderators will look at it.")
     expect(dialog).to_be_hidden()
+
+
+def test_a_blocked_persons_group_messages_are_folded(people):
+    """In a group both are in, Alice sees a quiet line instead of Bob's message; Carol sees it."""
+    alice, bob, carol = people("Alice Martin"), people("Bob Okafor"), people("Carol Nguyen")
+    for person in (alice, bob, carol):
+        person.signup()
+    carol.create_group("Book club", ["Alice Martin", "Bob Okafor"])
+    alice.open_chat("Bob Okafor")
+    alice.page.once("dialog", lambda d: d.accept())
+    _menu(alice.page, "Block Bob Okafor")
+    expect(_composer(alice.page)).to_be_disabled()
+    alice.open_chat("Book club")
+
+    bob.open_chat("Book club")
+    bob.send("spoilers ahead")
+    carol.send("no spoilers please")
+    expect(carol.bubble("spoilers ahead")).to_be_visible()
+    expect(alice.bubble("no spoilers please")).to_be_visible()
+    folded = alice.bubbles().filter(
+        has=alice.page.locator(".bubble__text", has_text="spoilers ahead")
+    )
+    expect(folded).to_have_class(re.compile("message--blocked"))
+    expect(folded.locator(".bubble")).to_be_hidden()
+    alice.screenshot("group-folded")
