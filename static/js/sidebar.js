@@ -127,7 +127,9 @@ export class Sidebar {
       message && message.kind !== "system" && !message.text && (message.image || message.localImage),
     );
     if (typing) preview = group ? typingText(store, typists) : "typing…";
-    else if (message) preview = previewText(store, conversation, message);
+    else if (message && group && store.blocked.has(message.senderId)) {
+      preview = "Message from someone you blocked"; // folded here too (docs/SAFETY.md)
+    } else if (message) preview = previewText(store, conversation, message);
     else if (group) preview = "No messages yet";
     else preview = online ? "Online" : "No messages yet";
     const previewEl = li.querySelector(".chat-item__preview");

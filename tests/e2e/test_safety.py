@@ -173,3 +173,5 @@ def test_a_blocked_persons_group_messages_are_folded(people):
     expect(folded).to_have_class(re.compile("message--blocked"))
     expect(folded.locator(".bubble")).to_be_hidden()
     alice.screenshot("group-folded")
+    bob.send("one more spoiler")
+    expect(alice.row("Book club")).to_contain_text("Message from someone you blocked")
