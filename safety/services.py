@@ -48,6 +48,17 @@ def send_check(sender_id: Any, receiver_id: Any) -> None:
         raise ServiceError(CANNOT_MESSAGE, status=403)
 
 
+def direct_check(user_id: Any, conversation: Any) -> None:
+    """`send_check` for an edit or a reaction in a direct conversation (none in a group)."""
+    if conversation.kind != "direct":
+        return
+    from messaging.receipts import direct_members
+
+    other = next((pk for pk in direct_members(conversation) if pk != user_id), None)
+    if other is not None:
+        send_check(user_id, other)
+
+
 def invite_check(actor_id: Any, user_ids: list[Any], field: str) -> None:
     """403 naming `field` when the actor and one of the people to add are in a block."""
     mine = blocks_of(actor_id)

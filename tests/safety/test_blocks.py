@@ -180,3 +180,20 @@ def test_a_block_is_seen_at_once_by_a_warm_cache(block, alice, bob):  # noqa: AN
     block(alice, bob)
     assert blocks_of(alice.pk).blocking == {str(bob.pk)}
     assert blocks_of(bob.pk).blocked_by == {str(alice.pk)}
+
+
+def test_edits_and_reactions_in_the_direct_chat_are_refused_too(
+    block, login_client, make_message, alice, bob
+):  # noqa: ANN001
+    """Editing an old message or reacting is a way to reach someone: refused across a block
+    (deleting one's own message stays possible)."""
+    old = make_message(bob, alice, "old text")
+    hers = make_message(alice, bob, "her message")
+    block(alice, bob)
+    base = f"{CONVERSATIONS}{old.conversation_id}/messages"
+    client = login_client(bob)
+    edited = client.call("patch", f"{base}/{old.pk}", {"text": "new text"})
+    reacted = client.call("post", f"{base}/{hers.pk}/reactions", {"emoji": "👍"})
+    assert (edited.status_code, edited.json()["message"]) == (403, CANNOT_MESSAGE)
+    assert (reacted.status_code, reacted.json()["message"]) == (403, CANNOT_MESSAGE)
+    assert client.delete(f"{base}/{old.pk}").status_code == 200
