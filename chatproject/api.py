@@ -14,9 +14,9 @@ from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
 from messaging.api_actions import router as actions_router
 from messaging.api_conversations import router as conversations_router
-from search.api import router as search_router
 from messaging.api_muting import router as muting_router
 from safety.api import blocks_router, reports_router, users_router
+from search.api import router as search_router
 
 logger = logging.getLogger(__name__)
 

@@ -46,10 +46,10 @@ from messaging import (
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, MessageEdit, Reaction, ReceiptMark
-from search import selectors as search_selectors
 from safety import selectors as safety_selectors
 from safety.cache import blocks_of
 from safety.models import Block, Report
+from search import selectors as search_selectors
 from tests.accounts.images import b64, picture
 
 ALIAS = "mongo_compile"
