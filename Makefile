@@ -37,9 +37,9 @@ format: $(STAMP)
 
 # Regenerate both migration sets: SQLite (default settings) and MongoDB (dummy-engine variant).
 migrations: $(STAMP)
-	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations accounts messaging attachments
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations accounts messaging attachments safety
 	DJANGO_DEBUG=1 DJANGO_SETTINGS_MODULE=chatproject.settings_mongo_migrations \
-		$(BIN)/python manage.py makemigrations admin auth contenttypes sessions accounts messaging attachments
+		$(BIN)/python manage.py makemigrations admin auth contenttypes sessions accounts messaging attachments safety
 
 migrations-check: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run

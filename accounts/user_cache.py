@@ -193,11 +193,16 @@ class UserCache:
 
 
 class _Subscriber(threading.Thread):
-    """Listens to CHANNEL with redis-py's blocking PubSub, on its own thread, reconnecting."""
+    """Listens to `channel` with redis-py's blocking PubSub, on its own thread, reconnecting.
+    `cache` gets `_on_message(data)` and `_on_live(live)` (the block cache reuses it)."""
 
-    def __init__(self, url: str, *, cache: UserCache) -> None:
-        super().__init__(name="user-cache-subscriber", daemon=True)
+    def __init__(
+        self, url: str, *, cache: Any, channel: str = CHANNEL, label: str = "user cache"
+    ) -> None:
+        super().__init__(name=f"{label.replace(' ', '-')}-subscriber", daemon=True)
         self.url = url
+        self.channel = channel
+        self.label = label
         self.live = False
         self._cache = cache
         self._stopping = threading.Event()
@@ -213,7 +218,7 @@ class _Subscriber(threading.Thread):
                 self._listen()
             except Exception as exc:  # connection refused or reset, timeout, protocol error
                 if not self._stopping.is_set():
-                    logger.warning("user cache: subscriber failed: %r", exc)
+                    logger.warning("%s: subscriber failed: %r", self.label, exc)
             finally:
                 self._set_live(False)
             if self._stopping.wait(self._delay):
@@ -232,7 +237,7 @@ class _Subscriber(threading.Thread):
         )
         pubsub = client.pubsub()
         try:
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(self.channel)
             # Any later (re)connection of this connection is a gap in what we heard.
             pubsub.connection.register_connect_callback(self._on_reconnect)
             while not self._stopping.is_set():
@@ -258,7 +263,9 @@ class _Subscriber(threading.Thread):
             self.live = False  # first: nothing may be stored from here on
             self._cache._on_live(False)
             if not self._stopping.is_set():
-                logger.warning("user cache: invalidations channel lost; caching nothing meanwhile")
+                logger.warning(
+                    "%s: invalidations channel lost; caching nothing meanwhile", self.label
+                )
         else:
             self._cache._on_live(True)  # first: drop anything read while we were deaf
             self.live = True

@@ -14,6 +14,8 @@ from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
 from messaging.api_actions import router as actions_router
 from messaging.api_conversations import router as conversations_router
+from messaging.api_muting import router as muting_router
+from safety.api import blocks_router, reports_router, users_router
 from search.api import router as search_router
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ api.add_router("/conversations/", conversations_router)
 api.add_router("/conversations/", actions_router)
 api.add_router("/conversations/", attachments_router)
 api.add_router("/search/", search_router)
+api.add_router("/conversations/", muting_router)
+api.add_router("/users/", users_router)
+api.add_router("/blocks", blocks_router)
+api.add_router("/messages/", reports_router)
 
 
 def json_error(request: HttpRequest, message: str, status: int, **extra: object) -> HttpResponse:

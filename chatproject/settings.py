@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "messaging",
     "attachments",
     "search",
+    "safety",
 ]
 
 # Django's and WhiteNoise's middleware as subclasses that run on the event loop under ASGI
@@ -154,6 +155,7 @@ if MONGO_URI:
             "accounts",
             "messaging",
             "attachments",
+            "safety",
         )
     }
 else:
@@ -226,6 +228,18 @@ USER_CACHE_TTL = float(os.environ.get("USER_CACHE_TTL", "").strip() or 60)
 PASSWORD_HASH_WORKERS = env_int("PASSWORD_HASH_WORKERS", 1)
 # Logins waiting for those threads before more are refused with 503 and Retry-After.
 PASSWORD_HASH_QUEUE_MAX = env_int("PASSWORD_HASH_QUEUE_MAX", 64)
+
+# --- Safety: the directory, blocks, reports (docs/SAFETY.md) --------------------------------------
+# Who a partial name/email search finds: "all" (everyone active, the seed's behaviour) or
+# "contacts" (people who share a conversation with the searcher); an exact email finds anyone.
+DIRECTORY_VISIBLE = os.environ.get("DIRECTORY_VISIBLE", "").strip().lower() or "all"
+if DIRECTORY_VISIBLE not in {"all", "contacts"}:
+    raise ImproperlyConfigured('DIRECTORY_VISIBLE must be "all" or "contacts".')
+CONTACTS_MAX = env_int("CONTACTS_MAX", 500)  # people GET /api/messages/users lists at most
+BLOCK_CACHE_TTL = env_int("BLOCK_CACHE_TTL", 300)  # seconds; invalidated at once on change
+BLOCK_CACHE_SIZE = env_int("BLOCK_CACHE_SIZE", 50_000)  # users' block sets kept per process
+REPORT_RATE_PER_USER = env_int("REPORT_RATE_PER_USER", 10)  # reports per window
+REPORT_RATE_WINDOW = env_int("REPORT_RATE_WINDOW", 3600)  # seconds
 
 # --- Limits -------------------------------------------------------------------------------------
 GROUP_MAX_MEMBERS = env_int("GROUP_MAX_MEMBERS", 256)

@@ -25,6 +25,7 @@ from messaging.models import Conversation, Message
 from messaging.presence import presence_first_list, presence_socket_close, presence_socket_open
 from messaging.writer import aread
 from messaging.ws_auth import scope_asks_presence_deltas, scope_is_presence_only, scope_token
+from safety.cache import ablocks_of
 
 logger = logging.getLogger(__name__)
 
@@ -258,11 +259,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _typing_forward(self, target: str, is_typing: bool) -> None:
         kind, _, target_id = target.partition(":")
         data: dict[str, Any] = {"userId": self.user_id, "isTyping": is_typing}
+        blocked = (await ablocks_of(self.user_id)).either  # never across a block, either way
         if kind == "u":
-            await realtime.notify_users_now([target_id], "typing", data)
+            if target_id not in blocked:
+                await realtime.notify_users_now([target_id], "typing", data)
             return
         conversation_pk = parse_pk(Conversation, target_id)
-        others = [u for u in await aconversation_member_ids(conversation_pk) if u != self.user.pk]
+        others = [
+            u
+            for u in await aconversation_member_ids(conversation_pk)
+            if u != self.user.pk and str(u) not in blocked
+        ]
         await realtime.notify_users_now(others, "typing", {**data, "conversationId": target_id})
 
     async def _on_read(self, data: Any) -> None:
@@ -365,4 +372,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if version and version <= self.online_version:
             return
         self.online_version = version
+        blocked = (await ablocks_of(self.user_id)).either
+        if blocked:  # the seed's whole list: never anyone in a block with this user
+            online = [u for u in online if u not in blocked]
         await self.send_json({"event": "getOnlineUsers", "data": online})

@@ -33,6 +33,7 @@ from messaging.selectors import (
     message_in_conversation_qs,
 )
 from messaging.shapes import conversation_activity, conversation_public, member_public
+from safety.cache import blocks_of
 
 # --- Query builders ---------------------------------------------------------------------------
 
@@ -192,6 +193,14 @@ def conversation_list(*, user: User) -> list[dict[str, Any]]:
     if not mine:
         return []
     conversations = list(conversations_by_ids_qs(list(mine)))
+    blocks = blocks_of(user.pk)  # cached: no query when warm (safety/cache.py)
+    if blocks.blocking:  # hidden from the blocker's sidebar until unblocked
+        conversations = [
+            c
+            for c in conversations
+            if c.kind != Conversation.Kind.DIRECT
+            or str(_peer_id(c, user.pk)) not in blocks.blocking
+        ]
     last = _last_messages([(c, mine[c.pk]) for c in conversations])
     files = files_by_message([m.pk for m in last.values()])
     counts = {
@@ -202,7 +211,7 @@ def conversation_list(*, user: User) -> list[dict[str, Any]]:
         _peer_id(c, user.pk) for c in conversations if c.kind == Conversation.Kind.DIRECT
     } - {None}
     users = {u.pk: u for u in users_by_ids_qs(list(peer_ids))} if peer_ids else {}
-    online = presence_online_ids() if users else set()
+    online = (presence_online_ids() - blocks.either) if users else set()
 
     def newest_first(conversation: Conversation) -> tuple[Any, ...]:
         # By time to the microsecond, then by message id (ids order all messages): two

@@ -21,6 +21,7 @@ from messaging.models import Conversation, Membership
 from messaging.presence import presence_introduce
 from messaging.selectors import USER_NOT_FOUND, user_get
 from messaging.writer import aread, awrite, write
+from safety.services import send_check
 
 DIRECT_WITH_YOURSELF = "You cannot start a conversation with yourself"
 
@@ -50,6 +51,7 @@ def direct_conversation_open(first_id: Any, second_id: Any) -> tuple[Any, bool]:
         return found, False
     if User.objects.filter(pk__in=[first_id, second_id], is_active=True).count() != 2:
         raise ServiceError(USER_NOT_FOUND, status=404)  # never a conversation with nobody
+    send_check(first_id, second_id)  # a block: no new conversation either way (403)
     try:
         with transaction.atomic():  # a concurrent first message may create it first
             conversation = Conversation.objects.create(

@@ -32,6 +32,7 @@ from messaging.members import member_ids
 from messaging.models import Conversation, Message, MessageEdit, Reaction
 from messaging.sending import BUSY_RETRY_AFTER, SERVER_BUSY, content_check
 from messaging.writer import WriterBusy, write
+from safety.services import direct_check
 
 NOT_YOUR_MESSAGE = "You can only change your own messages"
 SYSTEM_LINE = "System lines cannot be edited or deleted"
@@ -150,6 +151,7 @@ def message_edit(
     _own(editor, message)
     if message.deleted_at is not None:
         raise ServiceError(MESSAGE_DELETED)
+    direct_check(editor.pk, conversation)  # 403 across a block, as a send
     text, _, _ = content_check(text=text, image=message.image, client_id=None)
     if text == message.text:
         return message_whole(conversation, message)

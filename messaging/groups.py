@@ -31,6 +31,7 @@ from messaging.models import TITLE_MAX_LENGTH, Conversation, Membership, Message
 from messaging.presence import presence_contacts_forget, presence_introduce_members
 from messaging.sending import message_append
 from messaging.shapes import message_event
+from safety.services import invite_check
 
 TITLE_REQUIRED = "A group needs a title"
 TITLE_TOO_LONG = f"The title must be at most {TITLE_MAX_LENGTH} characters"
@@ -154,6 +155,7 @@ def group_create(
     if len(pks) + 1 > settings.GROUP_MAX_MEMBERS:
         raise _too_many("memberIds")
     _active_users(pks, "memberIds")
+    invite_check(creator.pk, pks, "memberIds")
     stored = _picture(picture)
     try:
         with transaction.atomic():
@@ -232,6 +234,7 @@ def members_add(*, actor: User, conversation_id: object, user_ids: object) -> li
     if not pks:
         raise ServiceError(MEMBERS_REQUIRED, errors={"userIds": [MEMBERS_REQUIRED]})
     _active_users(pks, "userIds")
+    invite_check(actor.pk, pks, "userIds")
     with transaction.atomic():
         existing = {
             m.user_id: m

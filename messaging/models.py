@@ -92,6 +92,8 @@ class Membership(models.Model):
     sent_since_read = models.PositiveIntegerField(default=0)
     delivered_seq = models.PositiveBigIntegerField(default=0)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Muted by this member: no notification, a quiet unread count (docs/SAFETY.md).
+    muted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

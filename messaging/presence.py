@@ -396,12 +396,21 @@ async def presence_contacts(user_id: str) -> list[str]:
     now = time.monotonic()
     cached = _contacts.get(user_id)
     if cached is not None and now - cached[0] < CONTACTS_TTL:
-        return cached[1]
+        return await _unblocked(user_id, cached[1])
     contacts = [str(pk) for pk in await aread(contact_ids, user_id)]
     if len(_contacts) > 50_000:
         _contacts.clear()
     _contacts[user_id] = (now, contacts)
-    return contacts
+    return await _unblocked(user_id, contacts)
+
+
+async def _unblocked(user_id: str, others: list[str]) -> list[str]:
+    """`others` without anyone in a block with `user_id` (the block cache: applies at once,
+    whatever this module cached)."""
+    from safety.cache import ablocks_of
+
+    blocked = (await ablocks_of(user_id)).either
+    return [u for u in others if u not in blocked] if blocked else others
 
 
 def presence_contacts_forget(user_ids: list[str]) -> None:
@@ -440,6 +449,7 @@ async def presence_introduce_members(newcomers: list[str], members: list[str]) -
     for user_id in sorted(online):
         # A newcomer is news to everyone; an old member only to the newcomers.
         told = [u for u in everyone if u != user_id and (user_id in new or u in new)]
+        told = await _unblocked(user_id, told)
         await realtime.notify_users_now(told, "userOnline", {"userId": user_id})
 
 

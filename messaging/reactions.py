@@ -24,6 +24,7 @@ from messaging.editing import MESSAGE_DELETED, message_target, run_job
 from messaging.members import member_ids
 from messaging.models import EMOJI_MAX_LENGTH, Message, Reaction
 from messaging.shapes import reactions_public
+from safety.services import direct_check
 
 EMOJI_INVALID = "emoji must be a single emoji"
 TOO_MANY_KINDS = "A message can have at most {limit} different reactions"
@@ -88,6 +89,7 @@ def reaction_toggle(
     )
     if message.deleted_at is not None:
         raise ServiceError(MESSAGE_DELETED)
+    direct_check(user.pk, conversation)  # 403 across a block, as a send
     value = emoji_check(emoji)
     _limit(user.pk)
     added, rows = run_job(toggle_record, message.pk, user.pk, value, settings.REACTIONS_MAX_KINDS)

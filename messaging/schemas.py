@@ -164,6 +164,7 @@ class ConversationOut(Schema):
     unreadCount: int
     role: str = Field(..., description='Your role: "admin" or "member".')
     active: bool = Field(..., description="False once you left or were removed (read-only).")
+    muted: bool = Field(False, description="You muted it: no notifications, a quiet count.")
     memberCount: int = Field(..., description="People in it now.")
     peer: UserOut | None = Field(None, description="The other person of a direct conversation.")
 

@@ -35,6 +35,7 @@ from messaging.presence import presence_introduce
 from messaging.receipts import direct_members
 from messaging.shapes import message_event, message_public
 from messaging.writer import WriterBusy, awrite, write
+from safety.services import send_check
 
 EMPTY_MESSAGE = "Message text or image is required"
 TEXT_TOO_LONG = f"Message text must be at most {TEXT_MAX_LENGTH} characters"
@@ -249,6 +250,7 @@ def message_append(conversation_id: Any, message: Message) -> Any:
         receiver = user_cache.user(receiver_pk) if receiver_pk is not None else None
         if receiver is None or not receiver.is_active:
             raise ServiceError(selectors.USER_NOT_FOUND, status=404)
+        send_check(message.sender_id, receiver_pk)  # 403 across a block (cached: no query)
         message.receiver_id = receiver_pk
     seq, now = last_seq + 1, timezone.now()
     message.conversation_id, message.seq, message.created_at = conversation_id, seq, now

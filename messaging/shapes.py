@@ -179,6 +179,7 @@ def conversation_public(
         "unreadCount": unread_count(last_seq, mine),
         "role": mine.role,
         "active": mine.active,
+        "muted": mine.muted,
     }
     if members is not None:
         shape["members"] = [member_public(m) for m in members]

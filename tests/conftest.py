@@ -31,9 +31,11 @@ def _clear_cache() -> None:
     """
     from chatproject.local_limits import local_windows
     from messaging.direct import direct_ids_forget
+    from safety.cache import cache as block_cache
 
     cache.clear()
     user_cache.cache.clear()
+    block_cache.clear()
     local_windows.clear()
     direct_ids_forget()
 

@@ -46,6 +46,9 @@ from messaging import (
 from messaging.admin import ConversationFilter, ImageFilter, MessageAdmin
 from messaging.members import member_ids
 from messaging.models import Conversation, Membership, Message, MessageEdit, Reaction, ReceiptMark
+from safety import selectors as safety_selectors
+from safety.cache import blocks_of
+from safety.models import Block, Report
 from search import selectors as search_selectors
 from tests.accounts.images import b64, picture
 
@@ -302,6 +305,34 @@ def _builders() -> dict[str, Callable[[], Any]]:
         "search_attached": lambda: list(search_selectors.attached_message_ids_qs([cursor])),
         "search_messages": lambda: list(search_selectors.results_messages_qs([cursor])),
         "search_people": lambda: list(search_selectors.people_qs({me.pk, other.pk})),
+        # Safety (safety/selectors.py, services.py) and the capped seed list of users.
+        "contacts_capped": lambda: list(
+            selectors.contacts_qs(user=me, first=[other.pk], exclude=[other.pk], limit=500)
+        ),
+        "contacts_capped_no_partner": lambda: list(selectors.contacts_qs(user=me, limit=500)),
+        "block_rows": lambda: list(safety_selectors.block_rows_qs(user_id=me.pk)),
+        "blocks_made": lambda: list(safety_selectors.blocks_made_qs(user_id=me.pk)),
+        "block_delete": lambda: Block.objects.filter(
+            blocker_id=me.pk, blocked_id=other.pk
+        ).delete(),
+        "directory_all": lambda: list(
+            safety_selectors.directory_qs(text="a.b%", among=None, exclude=[me.pk])
+        ),
+        "directory_contacts": lambda: list(
+            safety_selectors.directory_qs(text="bob", among=[other.pk], exclude=[me.pk])
+        ),
+        "user_by_email": lambda: safety_selectors.user_by_email_qs("Bob@Example.com").first(),
+        "report_context": lambda: list(
+            safety_selectors.context_messages_qs(conversation_id=conversation, seq=9, around=3)
+        ),
+        "open_reports": lambda: list(safety_selectors.open_reports_qs()),
+        "open_report": lambda: Report.objects.filter(open_key="1:2").first(),
+        "report_close": lambda: Report.objects.filter(
+            pk__in=[fake_pk(Report, 3)], status="open"
+        ).update(status="dismissed", open_key=None, resolved_at=now, resolved_by_id=me.pk),
+        "mute": lambda: selectors.membership_qs(conversation_id=conversation, user_id=me.pk).update(
+            muted=True
+        ),
     }
 
 
@@ -335,7 +366,10 @@ def test_compiles_the_conversation_page_as_one_bounded_read(mongo: Recorder) -> 
     assert "$lookup" not in str(pipeline)
 
 
-@pytest.mark.parametrize(("model", "field"), [(Message, "client_id"), (Conversation, "direct_key")])
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [(Message, "client_id"), (Conversation, "direct_key"), (Report, "open_key")],
+)
 def test_compiles_the_unique_nullable_indexes_without_nulls(
     mongo: Recorder, model: type[Model], field: str
 ) -> None:
@@ -398,6 +432,9 @@ def test_compiles_the_users_list(routed: Recorder, db) -> None:  # noqa: ANN001
             )
         )
     ]
+
+    assert blocks_of(me.pk).either == frozenset()  # the block cache warm (compiled too)
+    routed.reads.clear()
 
     rows = selectors.user_contacts(user=me)
 
@@ -547,6 +584,8 @@ def test_compiles_the_sidebar(routed: Recorder, db, left: bool) -> None:  # noqa
     _group_rows(routed, me, left=left)
 
     routed.answers[MEMBERSHIPS].append([{"conversation_id": fake_pk(Conversation, 5), "n": 2}])
+    blocks_of(me.pk)  # the block cache warm, as after a first request
+    routed.reads.clear()
 
     rows = conversation_selectors.conversation_list(user=me)
 
@@ -645,11 +684,12 @@ def test_compiles_purge_and_delete(routed: Recorder, db) -> None:  # noqa: ANN00
     services.messages_purge(older_than=timezone.now(), dry_run=True)
     services.messages_purge(older_than=timezone.now())
 
-    # the messages, and what cascades from them (their reactions and edit history)
+    # the messages, and what cascades from them (reactions, edit history, reports)
     assert {collection for collection, _ in routed.deletes} == {
         MESSAGES,
         Reaction._meta.db_table,
         MessageEdit._meta.db_table,
+        Report._meta.db_table,
     }
     assert all(criteria for _, criteria in routed.deletes)
 

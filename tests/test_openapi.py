@@ -55,6 +55,12 @@ ERRORS = {
     },
     ("post", f"{CONVERSATION}/attachments"): {400, 401, 403, 404, 413, 429, 503},
     ("get", "/api/search/messages"): {400, 401, 404, 429},
+    ("post", f"{CONVERSATION}/mute"): {400, 401, 403, 404, 413},
+    ("get", "/api/users/search"): {400, 401},
+    ("get", "/api/blocks"): {401},
+    ("post", "/api/blocks"): {400, 401, 403, 404, 413},
+    ("delete", "/api/blocks/{user_id}"): {401, 403, 404},
+    ("post", "/api/messages/{message_id}/report"): {400, 401, 403, 404, 413, 429},
 }
 
 

@@ -3,6 +3,7 @@
 import { redirectToLogin } from "./api.js";
 import { Composer } from "./composer.js";
 import { ConversationView } from "./conversation.js";
+import { BLOCKED_READONLY, ConversationMenu } from "./conversation-menu.js";
 import { directConversation, markRead as markReadApi } from "./conversations-api.js";
 import { $, readJson, setText } from "./dom.js";
 import { GroupDetails } from "./group-details.js";
@@ -100,6 +101,17 @@ const newGroup = new NewGroupDialog(store, {
     openConversation(conversation.id);
   },
 });
+const convMenu = new ConversationMenu(store, socket, {
+  onChange: (conversationId) => {
+    if (conversationId) refresh(conversationId);
+    else {
+      sidebar.render();
+      if (store.activeId) refresh(store.activeId);
+      else updateTitle();
+    }
+  },
+  announce: (text) => announce(text),
+});
 $("#new-chat-button").addEventListener("click", () => newChat.open());
 // Message search: a result opens its conversation, then the view re-renders around it.
 new MessageSearch(store, {
@@ -112,6 +124,7 @@ $("#new-group-button").addEventListener("click", () => newGroup.open());
 function refresh(conversationId) {
   if (conversationId === store.activeId) {
     view.renderHeader();
+    convMenu.render();
     view.renderMessages({ mode: "append" });
     composer.setReadOnly(readOnlyReason(store.conversations.get(conversationId)));
   }
@@ -226,6 +239,9 @@ async function catchUp(attempt = 0) {
 // ---------- Opening and closing conversations -------------------------------------------------
 
 function readOnlyReason(conversation) {
+  if (conversation && !conversation.isGroup && store.blocked.has(conversation.peerId)) {
+    return BLOCKED_READONLY;
+  }
   if (!conversation || conversation.active) return null;
   const me = store.me._id;
   const line = conversation.messages.findLast(
@@ -261,6 +277,7 @@ async function openConversation(conversationId, { push = true } = {}) {
   }
   composer.setReadOnly(readOnlyReason(conversation));
   view.open(conversationId);
+  convMenu.render();
   sidebar.render();
   if (!PHONE.matches) composer.focus();
   if (!conversation.detailLoaded || conversation.detailStale) loadDetail(conversationId);
@@ -301,6 +318,7 @@ async function startDirect(userId, { push = true } = {}) {
 
 function closeConversation() {
   actions.cancelCompose();
+  convMenu.close();
   composer.switchTo(null);
   store.activeId = null;
   chat.dataset.view = "list";
@@ -410,6 +428,8 @@ function onNewMessage(message) {
 
 /** Announce a new message to screen readers, and notify when it isn't in view. */
 function tellAbout(conversation, message) {
+  // Muted chats and blocked people stay quiet: no announcement, no notification.
+  if (conversation.muted || store.blocked.has(message.senderId)) return;
   const name = conversationName(store, conversation);
   const sender = store.name(message.senderId);
   const body =
@@ -572,6 +592,7 @@ socket.addEventListener("cursorMoved", (event) => onCursor(event.detail || {}, "
 // whatever was sent while we had no live socket comes from the API, and everything after
 // arrives live. Copies of the same message are deduplicated by id.
 socket.addEventListener("ready", () => {
+  convMenu.load(); // the people I block may have changed while away
   catchUp();
   outbox.flush();
 });

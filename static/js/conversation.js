@@ -409,6 +409,7 @@ export class ConversationView {
       status === "failed" ? "message--failed" : "",
       src ? "message--has-image" : "",
       src && !message.text ? "message--photo" : "",
+      group && !mine && store.blocked.has(message.senderId) ? "message--blocked" : "",
     ]
       .filter(Boolean)
       .join(" ");

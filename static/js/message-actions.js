@@ -16,6 +16,7 @@ import {
 } from "./message-updates.js";
 import { QUICK, renderReactions } from "./reactions.js";
 import { ComposeBar, quoteOf, renderQuote } from "./reply.js";
+import { openReportDialog } from "./report.js";
 import { plainText } from "./richtext.js";
 
 const LONG_PRESS = 500; // ms a finger rests on a message before its menu opens
@@ -269,6 +270,7 @@ export class MessageActions {
     show("copy", Boolean(message.text));
     show("edit", active && mine);
     show("delete", active && mine);
+    show("report", !mine);
     if (!this.#items().length) return;
     this.target = { conversationId: message.conversationId, messageId: message._id, li };
     li.classList.add("message--menu");
@@ -337,6 +339,7 @@ export class MessageActions {
       else if (action === "copy") this.copy(message);
       else if (action === "edit") this.startEdit(message);
       else if (action === "delete") this.confirmDelete(message, li);
+      else if (action === "report") openReportDialog(message);
     });
     document.addEventListener(
       "pointerdown",

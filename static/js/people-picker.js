@@ -40,8 +40,14 @@ export function dismissable(dialog) {
  * the first match (and clears the search, to look for the next one).
  */
 export class PeoplePicker {
-  constructor(root, store, { defaultAvatar, multiple = false, onPick = null, onChange = null }) {
+  constructor(
+    root,
+    store,
+    { defaultAvatar, multiple = false, onPick = null, onChange = null, remote = false },
+  ) {
     this.store = store;
+    // remote: the list is the server's answer to the search (directory.js), not filtered here.
+    this.remote = remote;
     this.defaultAvatar = defaultAvatar;
     this.multiple = multiple;
     this.onPick = onPick;
@@ -56,7 +62,7 @@ export class PeoplePicker {
     this.exclude = new Set();
     this.chosen = new Set();
 
-    this.search.addEventListener("input", () => this.render());
+    if (!remote) this.search.addEventListener("input", () => this.render());
     this.search.addEventListener("keydown", (event) => this.#onSearchKey(event));
     this.list.addEventListener("change", (event) => {
       const box = event.target.closest(".pick__check");
@@ -80,12 +86,20 @@ export class PeoplePicker {
 
   /** Start over with this list of people (User shapes), leaving out `exclude` (ids). */
   reset(people, exclude = []) {
-    this.people = people
-      .filter((user) => user._id !== this.store.me._id && !exclude.includes(user._id))
-      .sort((a, b) => a.fullName.localeCompare(b.fullName));
+    this.people = people.filter(
+      (user) => user._id !== this.store.me._id && !exclude.includes(user._id),
+    );
+    if (!this.remote) this.people.sort((a, b) => a.fullName.localeCompare(b.fullName));
     this.chosen.clear();
     this.search.value = "";
     this.render();
+  }
+
+  /** (remote) The server's answer for what is typed now: shown as it is, in its order. */
+  setPeople(people, status) {
+    this.people = people.filter((user) => user._id !== this.store.me._id);
+    this.render();
+    this.showStatus(status);
   }
 
   showStatus(text) {
@@ -98,7 +112,7 @@ export class PeoplePicker {
 
   #visible() {
     const query = this.search.value.trim().toLocaleLowerCase();
-    if (!query) return this.people;
+    if (!query || this.remote) return this.people;
     return this.people.filter(
       (user) =>
         user.fullName.toLocaleLowerCase().includes(query) ||
@@ -112,7 +126,9 @@ export class PeoplePicker {
       this.list,
       visible.map((user) => this.#item(user)),
     );
-    if (!this.people.length) this.showStatus("There is no one else here yet.");
+    if (this.remote) {
+      // directory.js says what the list means (suggestions, searching, nothing found).
+    } else if (!this.people.length) this.showStatus("There is no one else here yet.");
     else if (!visible.length) this.showStatus(`No one is called “${this.search.value.trim()}”.`);
     else this.showStatus("");
     if (this.chips) {
@@ -168,17 +184,30 @@ export class PeoplePicker {
 
   #onSearchKey(event) {
     if (event.key === "ArrowDown") {
-      const first = this.#controls()[0];
-      if (first) {
+      // (remote) A search still on its way: act once its answer is shown.
+      const waiting = this.flush ? this.flush() : null;
+      if (waiting) {
         event.preventDefault();
-        first.focus();
-      }
+        waiting.then(() => this.#focusFirst());
+      } else if (this.#focusFirst()) event.preventDefault();
       return;
     }
     if (event.key !== "Enter" || event.isComposing || !this.search.value.trim()) return;
     // With a query, Enter takes the first match (never submits the form by accident); with
     // none, it does what Enter does in a form: submit it (create the group, add the people).
     event.preventDefault();
+    const waiting = this.flush ? this.flush() : null;
+    if (waiting) waiting.then(() => this.#takeFirst());
+    else this.#takeFirst();
+  }
+
+  #focusFirst() {
+    const first = this.#controls()[0];
+    if (first) first.focus();
+    return Boolean(first);
+  }
+
+  #takeFirst() {
     const [first] = this.#visible();
     if (!first) return;
     if (!this.multiple) {

@@ -127,7 +127,9 @@ export class Sidebar {
       message && message.kind !== "system" && !message.text && (message.image || message.localImage),
     );
     if (typing) preview = group ? typingText(store, typists) : "typing…";
-    else if (message) preview = previewText(store, conversation, message);
+    else if (message && group && store.blocked.has(message.senderId)) {
+      preview = "Message from someone you blocked"; // folded here too (docs/SAFETY.md)
+    } else if (message) preview = previewText(store, conversation, message);
     else if (group) preview = "No messages yet";
     else preview = online ? "Online" : "No messages yet";
     const previewEl = li.querySelector(".chat-item__preview");
@@ -140,11 +142,13 @@ export class Sidebar {
     li.classList.toggle("chat-item--unread", unread > 0);
     li.classList.toggle("chat-item--typing", typing);
     li.classList.toggle("chat-item--left", !conversation.active);
+    li.classList.toggle("chat-item--muted", Boolean(conversation.muted)); // a grey badge
     setAttr(button, "aria-current", conversation.id === store.activeId ? "true" : null);
 
     // One sentence for screen readers instead of the parts read one by one.
     const parts = [name, group ? "group" : null, online ? "online" : null];
     if (!conversation.active) parts.push("you're no longer a member");
+    if (conversation.muted) parts.push("muted");
     if (unread) parts.push(`${unread} unread ${unread === 1 ? "message" : "messages"}`);
     if (typing || message) parts.push(preview);
     setAttr(button, "aria-label", parts.filter(Boolean).join(", "));

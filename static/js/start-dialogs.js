@@ -1,6 +1,7 @@
 // "New chat" (pick one person: their direct conversation) and "New group" (a name and people).
 
 import { createGroup, listPeople } from "./conversations-api.js";
+import { DirectorySearch } from "./directory.js";
 import { $, setText } from "./dom.js";
 import { dismissable, openModal, PeoplePicker } from "./people-picker.js";
 
@@ -27,17 +28,19 @@ export class NewChatDialog {
     this.dialog = $("#new-chat-dialog");
     this.picker = new PeoplePicker(this.dialog, store, {
       defaultAvatar,
+      remote: true,
       onPick: (userId) => {
         this.dialog.close();
         onStart(userId);
       },
     });
+    this.directory = new DirectorySearch(this.picker, store);
     dismissable(this.dialog);
   }
 
   open() {
     openModal(this.dialog, this.picker.search);
-    loadPeople(this.store, this.picker);
+    this.directory.start();
   }
 }
 

@@ -47,6 +47,7 @@ export class Conversation {
     this.lastMessage = null;
     this.activityAt = "";
     this.unreadCount = 0;
+    this.muted = false; // mine: no notifications, a quiet count (conversation-menu.js)
     this.readSeq = 0; // how far I have told the server I read
     this.members = new Map(); // userId -> member (role, leftAt, readSeq, deliveredSeq, ...)
     this.detailLoaded = false; // members come from GET /api/conversations/<id>
@@ -78,6 +79,7 @@ export class Conversation {
     this.createdAt = shape.createdAt || this.createdAt;
     if (shape.role) this.role = shape.role;
     if (typeof shape.active === "boolean") this.active = shape.active;
+    if (typeof shape.muted === "boolean") this.muted = shape.muted;
     if (shape.peer) this.peerId = shape.peer._id;
     if (typeof shape.memberCount === "number") this.memberCount = shape.memberCount;
     if (Array.isArray(shape.members)) {
@@ -221,6 +223,7 @@ export class Store {
     this.activeId = null;
     this.loaded = false; // the first sidebar answer came
     this.people = null; // GET /api/messages/users once asked for (new chat, new group)
+    this.blocked = new Set(); // ids of the people I block (conversation-menu.js keeps it)
   }
 
   isMine(message) {
@@ -290,6 +293,8 @@ export class Store {
           c.createdBy === this.me._id ||
           c.id === this.activeId,
       )
+      // Someone I block: their chat leaves the list (while I look at it, it stays).
+      .filter((c) => c.isGroup || !this.blocked.has(c.peerId) || c.id === this.activeId)
       .sort(byRecent);
   }
 
@@ -308,7 +313,9 @@ export class Store {
 
   totalUnread() {
     let total = 0;
-    for (const conversation of this.conversations.values()) total += conversation.unreadCount;
+    for (const conversation of this.conversations.values()) {
+      if (!conversation.muted) total += conversation.unreadCount; // muted: quiet in the title
+    }
     return total;
   }
 

@@ -110,6 +110,14 @@ def test_edit_shows_live_with_edited_mark_and_up_arrow_edits_the_last(people):
     expect(menu.get_by_role("menuitem", name="Delete")).to_be_hidden()
     bob.page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
+    # Someone else's message can be reported to the moderators (report.js's dialog).
+    menu = menu_of(bob, "Bring the slides")
+    menu.get_by_role("menuitem", name="Report").click()
+    report = bob.page.get_by_role("dialog", name="Report message")
+    expect(report).to_be_visible()
+    report.get_by_role("button", name="Cancel").click()
+    expect(report).to_be_hidden()
+    expect(menu_of(alice, "Bring the slides").get_by_role("menuitem", name="Report")).to_be_hidden()
 
 
 def test_reply_then_delete_for_everyone_in_a_group(people):
