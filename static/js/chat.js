@@ -7,6 +7,7 @@ import { BLOCKED_READONLY, ConversationMenu } from "./conversation-menu.js";
 import { directConversation, markRead as markReadApi } from "./conversations-api.js";
 import { $, readJson, setText } from "./dom.js";
 import { GroupDetails } from "./group-details.js";
+import { MessageActions } from "./message-actions.js";
 import { conversationName, firstName, systemText } from "./names.js";
 import {
   enableNotifications,
@@ -50,12 +51,16 @@ const view = new ConversationView(store, {
   onBack: () => goBack(),
   onDetails: (conversationId) => details.open(conversationId),
   onSeen: (conversationId, messageId) => receipts.open(conversationId, messageId),
+  onRendered: () => actions.afterRender(),
 });
 const composer = new Composer({
   maxBytes: boot.imageMaxBytes,
   maxLength: boot.textMaxLength,
   fileMaxBytes: boot.attachmentMaxBytes,
-  onSend: (conversationId, message) => outbox.send(conversationId, message),
+  onSend: (conversationId, message) => {
+    if (actions.handleSubmit(conversationId, message)) return; // an edit
+    outbox.send(conversationId, { ...message, replyTo: actions.takeReply(conversationId) });
+  },
   onTyping: (conversationId, isTyping) => socket.send("typing", { conversationId, isTyping }),
 });
 const outbox = new Outbox(store, {
@@ -64,6 +69,14 @@ const outbox = new Outbox(store, {
     // Our own send's answer follows its predecessor too: it can reveal a lost frame.
     if (store.conversation(conversationId).link()) onGap(conversationId);
     if (conversationId === store.activeId) view.renderMessages({ mode: "append", own });
+    sidebar.render();
+  },
+});
+const actions = new MessageActions(store, {
+  socket,
+  composer,
+  onChanged: (conversationId, mode = "append") => {
+    if (conversationId === store.activeId) view.renderMessages({ mode });
     sidebar.render();
   },
 });
@@ -258,7 +271,10 @@ async function openConversation(conversationId, { push = true } = {}) {
       history.replaceState({ c: conversationId, pushed: history.state.pushed }, "", url);
     } else history.pushState({ c: conversationId, pushed: true }, "", url);
   }
-  if (switching) composer.switchTo(conversationId);
+  if (switching) {
+    actions.cancelCompose(); // a reply or an edit belongs to the conversation it began in
+    composer.switchTo(conversationId);
+  }
   composer.setReadOnly(readOnlyReason(conversation));
   view.open(conversationId);
   convMenu.render();
@@ -280,6 +296,7 @@ async function openConversation(conversationId, { push = true } = {}) {
   if (store.activeId !== conversationId) return; // another one was opened meanwhile
   composer.setReadOnly(readOnlyReason(conversation));
   view.renderMessages({ mode: switching ? "bottom" : "append" });
+  actions.refresh(conversationId); // edits and reactions missed while it was not open
   markRead();
   sidebar.render();
   updateTitle();
@@ -300,6 +317,7 @@ async function startDirect(userId, { push = true } = {}) {
 }
 
 function closeConversation() {
+  actions.cancelCompose();
   convMenu.close();
   composer.switchTo(null);
   store.activeId = null;

@@ -3,6 +3,7 @@
 // are cloned from <template>s and filled with textContent.
 
 import { $, cloneTemplate, reconcile, safeUrl, setAttr, setText } from "./dom.js";
+import { decorateMessage } from "./message-actions.js";
 import {
   conversationName,
   firstName,
@@ -35,9 +36,20 @@ function messageKey(message) {
 export class ConversationView {
   constructor(
     store,
-    { defaultAvatar, avatarOf, onLoadOlder, onRetry, onDiscard, onBack, onDetails, onSeen },
+    {
+      defaultAvatar,
+      avatarOf,
+      onLoadOlder,
+      onRetry,
+      onDiscard,
+      onBack,
+      onDetails,
+      onSeen,
+      onRendered,
+    },
   ) {
     this.store = store;
+    this.onRendered = onRendered || (() => {});
     this.defaultAvatar = defaultAvatar;
     this.avatarOf = avatarOf;
     this.onLoadOlder = onLoadOlder;
@@ -210,6 +222,7 @@ export class ConversationView {
     });
     reconcile(this.list, nodes);
     this.#forgetRemoved(messages);
+    this.onRendered();
 
     const name = conversationName(this.store, conversation);
     this.empty.hidden = !(conversation.loaded && messages.length === 0);
@@ -474,6 +487,7 @@ export class ConversationView {
       // A refusal (4xx) would only be refused again: Discard is the one way out.
       li.querySelector(".message__retry").hidden = message.retryable === false;
     }
+    decorateMessage(li, message, store); // actions: tombstone, edited, quote, file, reactions
     return li;
   }
 

@@ -81,6 +81,7 @@ export function seenByText(store, userIds) {
 export function previewText(store, conversation, message) {
   if (!message) return "";
   if (message.kind === "system") return systemText(store, message);
+  if (message.deletedAt) return "This message was deleted";
   const photoOnly = !message.text && (message.image || message.localImage);
   const file = message.file || message.localFile;
   const body = plainText(message.text) || (photoOnly ? "Photo" : file ? `File: ${file.name}` : "");

@@ -62,6 +62,7 @@ export class Outbox {
         conversationId: message.conversationId,
         text: message.text,
         clientId: message.clientId,
+        replyTo: message.replyTo ? message.replyTo._id : undefined,
       });
       if (!sent) this.#answer(null, { clientId: message.clientId, status: 0, message: "closed" });
     });
@@ -85,10 +86,12 @@ export class Outbox {
     const path = `/api/conversations/${encodeURIComponent(message.conversationId)}/messages`;
     const body = { text: message.text, image: message.localImage, clientId: message.clientId };
     if (message.attachmentId) body.attachmentId = message.attachmentId;
+    if (message.replyTo) body.replyTo = message.replyTo._id;
     return api("POST", path, body);
   }
 
-  send(conversationId, { text, image, file = null }) {
+  /** `replyTo`: the quote of the message this answers (message-actions.js), or null. */
+  send(conversationId, { text, image, file = null, replyTo = null }) {
     const conversation = this.store.conversation(conversationId);
     const message = {
       clientId: newClientId(),
@@ -99,6 +102,7 @@ export class Outbox {
       image: null,
       localImage: image || null,
       localFile: file,
+      replyTo: replyTo || null,
       createdAt: new Date().toISOString(),
       deliveredAt: null,
       readAt: null,
