@@ -79,6 +79,7 @@ def _vocabulary(rng: random.Random) -> list[str]:
 def _seed(db_path: str, ids: list[int], total: int, rng: random.Random) -> dict[str, Any]:
     """Conversations (the probe in many of them) and `total` messages, bulk-inserted with the
     search triggers off; the index is built once at the end (as search_rebuild does)."""
+    from bench.seed import insert_conversation
     from messaging.conversion import direct_key
 
     probe = ids[0]
@@ -95,18 +96,8 @@ def _seed(db_path: str, ids: list[int], total: int, rng: random.Random) -> dict[
 
     def conversation(members: list[int], kind: str, title: str = "") -> None:
         key = direct_key(*members) if kind == "direct" else None
-        cursor = conn.execute(
-            "INSERT INTO messaging_conversation (kind, title, picture, created_at, updated_at,"
-            " direct_key, last_seq) VALUES (?, ?, '', ?, ?, ?, 0)",
-            (kind, title, stamp0, stamp0, key),
-        )
-        conn.executemany(
-            "INSERT INTO messaging_membership (conversation_id, user_id, role, joined_at,"
-            " visible_from_seq, read_seq, delivered_seq, sent_since_read)"
-            " VALUES (?, ?, 'member', ?, 0, 0, 0, 0)",
-            [(cursor.lastrowid, user, stamp0) for user in members],
-        )
-        conversations.append((cursor.lastrowid, members))
+        pk = insert_conversation(conn, kind, members, at=stamp0, key=key, title=title)
+        conversations.append((pk, members))
 
     probe_peers = rng.sample(others, min(len(others), max(2, len(ids) // 5)))
     for peer in probe_peers:

@@ -39,6 +39,31 @@ def seed_users(count: int) -> list[int]:
     return list(User.objects.order_by("id").values_list("id", flat=True)[:count])
 
 
+def insert_conversation(
+    conn: sqlite3.Connection,
+    kind: str,
+    members: list[int],
+    *,
+    at: str,
+    key: str | None = None,
+    title: str = "",
+) -> int:
+    """A conversation row and its members' rows, bypassing the ORM (bench seeding only);
+    returns the conversation's id. Columns with no database default must all be named here."""
+    cursor = conn.execute(
+        "INSERT INTO messaging_conversation (kind, title, picture, created_at, updated_at,"
+        " direct_key, last_seq) VALUES (?, ?, '', ?, ?, ?, 0)",
+        (kind, title, at, at, key),
+    )
+    conn.executemany(
+        "INSERT INTO messaging_membership (conversation_id, user_id, role, joined_at,"
+        " visible_from_seq, read_seq, delivered_seq, sent_since_read, muted)"
+        " VALUES (?, ?, 'member', ?, 0, 0, 0, 0, 0)",
+        [(cursor.lastrowid, user, at) for user in members],
+    )
+    return cursor.lastrowid
+
+
 def seed_messages(db_path: str, ids: list[int], total: int, focus: tuple[int, int]) -> None:
     """`total` rows spread over consecutive pairs' direct conversations, half of them in the
     `focus` conversation; conversation heads, memberships and read cursors as the app keeps
@@ -54,17 +79,8 @@ def seed_messages(db_path: str, ids: list[int], total: int, focus: tuple[int, in
     stamp0 = start.isoformat(sep=" ")
     conversation_of: dict[tuple[int, int], int] = {}
     for pair in pairs:
-        cursor = conn.execute(
-            "INSERT INTO messaging_conversation (kind, title, picture, created_at, updated_at,"
-            " direct_key, last_seq) VALUES ('direct', '', '', ?, ?, ?, 0)",
-            (stamp0, stamp0, direct_key(*pair)),
-        )
-        conversation_of[pair] = cursor.lastrowid
-        conn.executemany(
-            "INSERT INTO messaging_membership (conversation_id, user_id, role, joined_at,"
-            " visible_from_seq, read_seq, delivered_seq, sent_since_read)"
-            " VALUES (?, ?, 'member', ?, 0, 0, 0, 0)",
-            [(cursor.lastrowid, user, stamp0) for user in pair],
+        conversation_of[pair] = insert_conversation(
+            conn, "direct", list(pair), at=stamp0, key=direct_key(*pair)
         )
     sql = (
         "INSERT INTO messaging_message (conversation_id, seq, kind, sender_id, receiver_id, text,"

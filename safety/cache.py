@@ -2,8 +2,8 @@
 
 Every send to a person, typing frame, presence change and online list asks "is there a block
 between these two?". The answer per user (whom they block, who blocks them) is cached here:
-a hit is a dict lookup. The same rules as the user cache (accounts/user_cache.py), whose
-Redis subscriber thread this reuses on a channel of its own:
+a hit is a dict lookup. The rules of every process-wide cache here
+(chatproject/invalidation.py), on a Redis channel of its own:
 
 - a block or unblock drops both people's entries at once, and again after the commit in every
   process (published on CHANNEL with REDIS_URL; each process listens on a daemon thread);
@@ -16,23 +16,18 @@ Redis subscriber thread this reuses on a channel of its own:
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from accounts.user_cache import _Subscriber
 from chatproject.ids import parse_pk
-
-logger = logging.getLogger(__name__)
+from chatproject.invalidation import InvalidatedCache
 
 CHANNEL = "parley:block-cache:invalidate"
 
@@ -65,8 +60,11 @@ def _read(pk: Any) -> BlockSet:
     return BlockSet(frozenset(blocking), frozenset(blocked_by))
 
 
-class BlockCache:
+class BlockCache(InvalidatedCache):
     """One process's cache. `ttl`, `size` and `redis_url` default to the settings."""
+
+    channel = CHANNEL
+    label = "block cache"
 
     def __init__(
         self,
@@ -76,13 +74,9 @@ class BlockCache:
         redis_url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl, self._size, self._redis_url, self._clock = ttl, size, redis_url, clock
+        super().__init__(redis_url=redis_url, clock=clock)
+        self._ttl, self._size = ttl, size
         self._entries: OrderedDict[str, tuple[float, BlockSet]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._epoch = 0
-        self._subscriber: _Subscriber | None = None
-        self._subscriber_lock = threading.Lock()
-        self._publishers: dict[str, redis.Redis] = {}
         self.misses = 0  # reads that went to the database (tests, diagnostics)
 
     # --- reading ------------------------------------------------------------------------------
@@ -134,77 +128,13 @@ class BlockCache:
                     self._entries.popitem(last=False)
         return found
 
-    @property
-    def live(self) -> bool:
-        url = self._url()
-        if not url:
-            return True
-        subscriber = self._subscriber
-        return subscriber is not None and subscriber.url == url and subscriber.live
-
     def holds(self, user_id: Any) -> bool:
         with self._lock:
             entry = self._entries.get(str(user_id))
             return entry is not None and entry[0] > self._clock()
 
-    # --- forgetting ---------------------------------------------------------------------------
-
-    def invalidate(self, user_id: Any) -> None:
-        with self._lock:
-            self._entries.pop(str(user_id), None)
-            self._epoch += 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._epoch += 1
-
-    def publish(self, user_id: Any) -> None:
-        url = self._url()
-        if not url:
-            return
-        publisher = self._publishers.get(url)
-        if publisher is None:
-            publisher = self._publishers.setdefault(url, redis.Redis.from_url(url))
-        try:
-            publisher.publish(CHANNEL, str(user_id))
-        except redis.RedisError as exc:
-            # The other processes' subscribers are cut off too: they cache nothing until back.
-            logger.warning("block cache: could not publish an invalidation: %s", exc)
-
-    def close(self) -> None:
-        with self._subscriber_lock:
-            if self._subscriber is not None:
-                self._subscriber.stop()
-                self._subscriber = None
-        self.clear()
-
-    # --- the subscription ---------------------------------------------------------------------
-
-    def _url(self) -> str:
-        return self._redis_url if self._redis_url is not None else settings.REDIS_URL
-
-    def _follow_redis_url(self) -> None:
-        url = self._url()
-        subscriber = self._subscriber
-        if (subscriber.url if subscriber else "") == url:
-            return
-        with self._subscriber_lock:
-            if self._subscriber is not None:
-                self._subscriber.stop()
-                self._subscriber = None
-            self.clear()
-            if url:
-                self._subscriber = _Subscriber(
-                    url, cache=self, channel=CHANNEL, label="block cache"
-                )
-                self._subscriber.start()
-
-    def _on_message(self, data: bytes) -> None:
-        self.invalidate(data.decode(errors="replace"))
-
-    def _on_live(self, live: bool) -> None:
-        self.clear()
+    def _entry_key(self, key: Any) -> str:
+        return str(key)
 
 
 cache = BlockCache()

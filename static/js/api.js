@@ -22,10 +22,13 @@ export function redirectToLogin() {
   location.assign(`/login/?next=${encodeURIComponent(next)}`);
 }
 
-/** Call the API; resolves with the decoded JSON, rejects with ApiError. */
+/** Call the API; resolves with the decoded JSON, rejects with ApiError (`retryAfter` in
+ * seconds when the server said). A FormData body goes as multipart, anything else as JSON. */
 export async function api(method, path, body, { signal } = {}) {
   const init = { method, credentials: "same-origin", cache: "no-store", signal, headers: {} };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -45,7 +48,9 @@ export async function api(method, path, body, { signal } = {}) {
   if (response.status === 401) redirectToLogin();
   if (!response.ok) {
     const message = (data && data.message) || `Something went wrong (${response.status})`;
-    throw new ApiError(message, response.status, data);
+    const error = new ApiError(message, response.status, data);
+    error.retryAfter = Number(response.headers.get("Retry-After")) || null;
+    throw error;
   }
   return data;
 }

@@ -7,7 +7,7 @@
 //   it goes as a file attachment (two-step upload, the server decides from the bytes what it is),
 //   or is refused with the reason when it is too large.
 
-import { ApiError, OFFLINE, readAsDataUrl, redirectToLogin } from "./api.js";
+import { api, readAsDataUrl } from "./api.js";
 
 export const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
 export const MAX_SIDE = 2560; // px, longest side of a scaled-down picture
@@ -98,25 +98,5 @@ export async function prepareFile(file, { imageMaxBytes, fileMaxBytes }) {
 export async function uploadAttachment(conversationId, file) {
   const body = new FormData();
   body.append("file", file, file.name || "file");
-  const path = `/api/conversations/${encodeURIComponent(conversationId)}/attachments`;
-  let response;
-  try {
-    response = await fetch(path, { method: "POST", body, credentials: "same-origin", cache: "no-store" });
-  } catch {
-    throw new ApiError(OFFLINE, 0);
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (response.status === 401) redirectToLogin();
-  if (!response.ok) {
-    const message = (data && data.message) || `Something went wrong (${response.status})`;
-    const error = new ApiError(message, response.status, data);
-    error.retryAfter = Number(response.headers.get("Retry-After")) || null;
-    throw error;
-  }
-  return data;
+  return api("POST", `/api/conversations/${encodeURIComponent(conversationId)}/attachments`, body);
 }

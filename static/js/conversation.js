@@ -181,6 +181,8 @@ export class ConversationView {
       online = connected && store.online.has(conversation.peerId);
       if (typists.length && connected) status = "typing…";
       else if (!connected) status = this.connection === "offline" ? "Waiting for network…" : "Connecting…";
+      // A block hides presence both ways: say so rather than a "last seen" we cannot know.
+      else if (store.blocked.has(conversation.peerId)) status = "Blocked";
       else status = online ? "Online" : formatLastSeen(peer && peer.lastSeen);
     }
     this.dot.hidden = !online;

@@ -57,6 +57,8 @@ def test_block_and_unblock_from_the_menu_and_from_settings(people):
     readonly = alice.page.locator("#composer-readonly")
     expect(readonly).to_have_text(re.compile("You blocked this person. Unblock them"))
     expect(_composer(alice.page)).to_be_disabled()
+    # Presence is hidden both ways: the header says why instead of a made-up "last seen".
+    expect(alice.page.locator("#pane-status")).to_have_text("Blocked")
     alice.screenshot("blocked")
 
     # Bob is not told; his message fails with a neutral sentence and never reaches Alice.
@@ -93,6 +95,7 @@ def test_block_and_unblock_from_the_menu_and_from_settings(people):
     expect(_composer(alice.page)).to_be_disabled()
     _menu(alice.page, "Unblock Bob Okafor")
     expect(_composer(alice.page)).to_be_enabled()
+    expect(alice.page.locator("#pane-status")).not_to_have_text("Blocked")
     alice.send("Unblocked from the menu")
     expect(bob.bubble("Unblocked from the menu")).to_be_visible()
 
