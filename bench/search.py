@@ -79,7 +79,7 @@ def _vocabulary(rng: random.Random) -> list[str]:
 def _seed(db_path: str, ids: list[int], total: int, rng: random.Random) -> dict[str, Any]:
     """Conversations (the probe in many of them) and `total` messages, bulk-inserted with the
     search triggers off; the index is built once at the end (as search_rebuild does)."""
-    from bench.seed import insert_conversation
+    from bench.seed import insert_conversation, update_heads
     from messaging.conversion import direct_key
 
     probe = ids[0]
@@ -138,15 +138,7 @@ def _seed(db_path: str, ids: list[int], total: int, rng: random.Random) -> dict[
             rows.append((cid, seqs[cid], sender, receiver, text, image, stamp, stamp))
         conn.executemany(sql, rows)
         conn.commit()
-    conn.execute(
-        "UPDATE messaging_conversation SET"
-        " last_seq = (SELECT MAX(seq) FROM messaging_message m WHERE m.conversation_id ="
-        " messaging_conversation.id),"
-        " last_message_id = (SELECT MAX(id) FROM messaging_message m WHERE m.conversation_id ="
-        " messaging_conversation.id),"
-        " last_message_at = (SELECT MAX(created_at) FROM messaging_message m WHERE"
-        " m.conversation_id = messaging_conversation.id)"
-    )
+    update_heads(conn)
     conn.commit()
     started = time.monotonic()
     indexed = fts.rebuild(conn.cursor())

@@ -64,6 +64,22 @@ def insert_conversation(
     return cursor.lastrowid
 
 
+def update_heads(conn: sqlite3.Connection) -> None:
+    """Each conversation's head (last seq, message and time), as sending would have left it
+    after a bulk insert of messages (bench seeding only)."""
+    conn.execute(
+        "UPDATE messaging_conversation SET"
+        " last_seq = (SELECT MAX(seq) FROM messaging_message m WHERE m.conversation_id ="
+        " messaging_conversation.id),"
+        " last_message_id = (SELECT MAX(id) FROM messaging_message m WHERE m.conversation_id ="
+        " messaging_conversation.id),"
+        " last_message_at = (SELECT MAX(created_at) FROM messaging_message m WHERE"
+        " m.conversation_id = messaging_conversation.id)"
+        " WHERE EXISTS (SELECT 1 FROM messaging_message m WHERE m.conversation_id ="
+        " messaging_conversation.id)"
+    )
+
+
 def seed_messages(db_path: str, ids: list[int], total: int, focus: tuple[int, int]) -> None:
     """`total` rows spread over consecutive pairs' direct conversations, half of them in the
     `focus` conversation; conversation heads, memberships and read cursors as the app keeps
@@ -102,17 +118,7 @@ def seed_messages(db_path: str, ids: list[int], total: int, focus: tuple[int, in
         conn.executemany(sql, rows)
         conn.commit()
     # Heads and cursors, as sending and reading would have left them.
-    conn.execute(
-        "UPDATE messaging_conversation SET"
-        " last_seq = (SELECT MAX(seq) FROM messaging_message m WHERE m.conversation_id ="
-        " messaging_conversation.id),"
-        " last_message_id = (SELECT MAX(id) FROM messaging_message m WHERE m.conversation_id ="
-        " messaging_conversation.id),"
-        " last_message_at = (SELECT MAX(created_at) FROM messaging_message m WHERE"
-        " m.conversation_id = messaging_conversation.id)"
-        " WHERE EXISTS (SELECT 1 FROM messaging_message m WHERE m.conversation_id ="
-        " messaging_conversation.id)"
-    )
+    update_heads(conn)
     conn.execute(
         "UPDATE messaging_membership SET read_seq = (SELECT last_seq FROM messaging_conversation c"
         " WHERE c.id = messaging_membership.conversation_id), delivered_seq = (SELECT last_seq"
