@@ -110,8 +110,8 @@ export class PeoplePicker {
     return [...this.chosen];
   }
 
-  #visible() {
-    const query = this.search.value.trim().toLocaleLowerCase();
+  #visible(typed = this.search.value) {
+    const query = typed.trim().toLocaleLowerCase();
     if (!query || this.remote) return this.people;
     return this.people.filter(
       (user) =>
@@ -196,9 +196,14 @@ export class PeoplePicker {
     // With a query, Enter takes the first match (never submits the form by accident); with
     // none, it does what Enter does in a form: submit it (create the group, add the people).
     event.preventDefault();
+    // The list may still be on its way: act on what was typed when Enter was pressed, once
+    // it is shown (a fast typist's "bob Enter carol Enter" must choose both).
+    const typed = this.search.value;
     const waiting = this.flush ? this.flush() : null;
-    if (waiting) waiting.then(() => this.#takeFirst());
-    else this.#takeFirst();
+    if (waiting) {
+      if (this.multiple) this.search.value = ""; // taken: the next name starts afresh
+      waiting.then(() => this.#takeFirst(typed));
+    } else this.#takeFirst(typed);
   }
 
   #focusFirst() {
@@ -207,14 +212,14 @@ export class PeoplePicker {
     return Boolean(first);
   }
 
-  #takeFirst() {
-    const [first] = this.#visible();
+  #takeFirst(typed) {
+    const [first] = this.#visible(typed);
     if (!first) return;
     if (!this.multiple) {
       this.onPick(first._id);
       return;
     }
-    this.search.value = "";
+    if (this.search.value === typed) this.search.value = "";
     this.#toggle(first._id, true);
   }
 

@@ -12,6 +12,12 @@ export const PEOPLE_REQUIRED = "Pick at least one person to add.";
 async function loadPeople(store, picker, exclude = []) {
   picker.reset([], exclude);
   picker.showStatus("Loading people…");
+  // Enter pressed before the list arrives is acted on once it is shown (PeoplePicker.flush).
+  let shown;
+  const loaded = new Promise((resolve) => {
+    shown = resolve;
+  });
+  picker.flush = () => loaded;
   try {
     const people = await listPeople();
     people.forEach((user) => store.rememberUser(user));
@@ -19,6 +25,9 @@ async function loadPeople(store, picker, exclude = []) {
     picker.reset(people, exclude);
   } catch (error) {
     picker.showStatus(`Couldn't load people: ${error.message}`);
+  } finally {
+    picker.flush = null;
+    shown();
   }
 }
 
