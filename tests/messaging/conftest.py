@@ -215,3 +215,9 @@ def group_post(db) -> Callable[..., Message]:  # noqa: ANN001
         return message
 
     return post
+
+
+@pytest.fixture
+def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
+    """A group of three, Alice its admin."""
+    return make_group(alice, bob, carol, title="Team")

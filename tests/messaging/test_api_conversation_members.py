@@ -16,28 +16,13 @@ from messaging.groups import (
 )
 from messaging.models import Membership
 from messaging.selectors import CONVERSATION_NOT_FOUND, MESSAGE_NOT_FOUND
+from tests.messaging.responses import error, ok
 
 URL = "/api/conversations/"
 
 
-def ok(response, status: int = 200):  # noqa: ANN001, ANN201
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response, status: int) -> dict:  # noqa: ANN001
-    assert response.status_code == status, response.content
-    return response.json()
-
-
 def members(detail: dict) -> dict[str, dict]:
     return {m["userId"]: m for m in detail["members"]}
-
-
-@pytest.fixture
-def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
-    """Alice (admin), Bob and Carol."""
-    return make_group(alice, bob, carol, title="Team")
 
 
 # --- Adding -------------------------------------------------------------------------------------

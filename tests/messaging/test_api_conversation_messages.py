@@ -16,6 +16,7 @@ from messaging.selectors import (
     USER_NOT_FOUND,
 )
 from messaging.sending import EMPTY_MESSAGE, TEXT_TOO_LONG, TOO_MANY_MESSAGES
+from tests.messaging.responses import error, ok
 
 URL = "/api/conversations/"
 MESSAGE_KEYS = {
@@ -41,23 +42,8 @@ MESSAGE_KEYS = {
 }
 
 
-def ok(response, status: int = 200):  # noqa: ANN001, ANN201
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response, status: int) -> dict:  # noqa: ANN001
-    assert response.status_code == status, response.content
-    return response.json()
-
-
 def texts(page: list[dict]) -> list[str]:
     return [m["text"] if m["kind"] == "text" else f"[{m['event']['type']}]" for m in page]
-
-
-@pytest.fixture
-def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
-    return make_group(alice, bob, carol, title="Team")
 
 
 # --- History ------------------------------------------------------------------------------------

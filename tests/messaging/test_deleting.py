@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from messaging.editing import NOT_YOUR_MESSAGE, READ_ONLY, SYSTEM_LINE
 from messaging.models import Message, MessageEdit, Reaction
 from messaging.selectors import MESSAGE_NOT_FOUND
+from tests.messaging.responses import error, ok
 from tests.messaging.test_consumer import drain, next_event
 
 URL = "/api/conversations/"
@@ -17,26 +18,6 @@ URL = "/api/conversations/"
 
 def url(message: Message) -> str:
     return f"{URL}{message.conversation_id}/messages/{message.pk}"
-
-
-def ok(response, status: int = 200):  # noqa: ANN001, ANN201
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response, status: int) -> dict:  # noqa: ANN001
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-@pytest.fixture
-def carol(make_user):  # noqa: ANN001, ANN201
-    return make_user(email="carol@example.com", full_name="Carol Nguyen")
-
-
-@pytest.fixture
-def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
-    return make_group(alice, bob, carol, title="Team")
 
 
 def test_the_sender_deletes_and_every_member_hears_it(

@@ -15,6 +15,7 @@ from messaging.editing import (
 from messaging.models import Message, MessageEdit
 from messaging.selectors import CONVERSATION_NOT_FOUND, MESSAGE_NOT_FOUND
 from messaging.sending import EMPTY_MESSAGE, TEXT_TOO_LONG
+from tests.messaging.responses import error, ok
 from tests.messaging.test_consumer import drain, events_within, next_event
 
 URL = "/api/conversations/"
@@ -23,26 +24,6 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 def url(message: Message) -> str:
     return f"{URL}{message.conversation_id}/messages/{message.pk}"
-
-
-def ok(response, status: int = 200):  # noqa: ANN001, ANN201
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response, status: int) -> dict:  # noqa: ANN001
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-@pytest.fixture
-def carol(make_user):  # noqa: ANN001, ANN201
-    return make_user(email="carol@example.com", full_name="Carol Nguyen")
-
-
-@pytest.fixture
-def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
-    return make_group(alice, bob, carol, title="Team")
 
 
 def everyone(*users) -> list[str]:  # noqa: ANN002

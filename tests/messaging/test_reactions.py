@@ -13,6 +13,7 @@ from messaging.editing import MESSAGE_DELETED, READ_ONLY
 from messaging.models import Message, Reaction
 from messaging.reactions import EMOJI_INVALID, TOO_MANY_KINDS, TOO_MANY_REACTIONS
 from messaging.selectors import CONVERSATION_NOT_FOUND, MESSAGE_NOT_FOUND
+from tests.messaging.responses import error, ok
 from tests.messaging.test_consumer import drain, next_event
 
 URL = "/api/conversations/"
@@ -20,26 +21,6 @@ URL = "/api/conversations/"
 
 def react_url(message: Message) -> str:
     return f"{URL}{message.conversation_id}/messages/{message.pk}/reactions"
-
-
-def ok(response, status: int = 200):  # noqa: ANN001, ANN201
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response, status: int) -> dict:  # noqa: ANN001
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-@pytest.fixture
-def carol(make_user):  # noqa: ANN001, ANN201
-    return make_user(email="carol@example.com", full_name="Carol Nguyen")
-
-
-@pytest.fixture
-def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
-    return make_group(alice, bob, carol, title="Team")
 
 
 def react(client, message: Message, emoji: object):  # noqa: ANN001, ANN201

@@ -9,29 +9,10 @@ from messaging.models import Message
 from messaging.selectors import AROUND_ALONE, MESSAGE_NOT_FOUND
 from messaging.sending import REPLY_TO_INVALID, REPLY_TO_UNAVAILABLE
 from messaging.services import messages_delete
+from tests.messaging.responses import error, ok
 from tests.messaging.test_consumer import drain, next_event, send_event
 
 URL = "/api/conversations/"
-
-
-def ok(response, status: int = 200):  # noqa: ANN001, ANN201
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response, status: int) -> dict:  # noqa: ANN001
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-@pytest.fixture
-def carol(make_user):  # noqa: ANN001, ANN201
-    return make_user(email="carol@example.com", full_name="Carol Nguyen")
-
-
-@pytest.fixture
-def team(alice, bob, carol, make_group):  # noqa: ANN001, ANN201
-    return make_group(alice, bob, carol, title="Team")
 
 
 def quote(original: Message, text: str | None, *, image: bool = False, deleted: bool = False):  # noqa: ANN201
