@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,13 @@ def summarise(raw: Path, top: int) -> dict[str, Any]:
 
 
 async def profile(
-    system: str, mode: str, rate: float, sockets: int, seconds: float, top: int
+    system: str,
+    mode: str,
+    rate: float,
+    sockets: int,
+    seconds: float,
+    top: int,
+    keep: Path | None = None,
 ) -> dict:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     with tempfile.TemporaryDirectory(prefix="parley-profile-") as tmp:
@@ -60,6 +67,10 @@ async def profile(
         async with launch(ALL[system], sockets, work / "sys", seeded) as running:
             load = ChatLoad(running.pairs(), running.wire)
             await load.connect()
+            # The first message of each pair creates its conversation: not the steady state.
+            pairs = max(2, sockets // 2)  # random pairs: ~n ln n messages reach each one
+            warm_s = min(60.0, max(3.0, 1.3 * pairs * math.log(pairs) / rate))
+            await measure(load, running, rate, mode, Timing(warm_s, 0.5, 5.0, LoadGate(wait=0)))
             outputs, spies = [], []
             for pid in running.server_pids:
                 out = work / f"spy-{pid}.txt"
@@ -74,6 +85,11 @@ async def profile(
             for proc in spies:
                 proc.wait(timeout=60)
             await load.close()
+            if keep is not None:  # py-spy's collapsed stacks, for a flame graph or a closer look
+                keep.mkdir(parents=True, exist_ok=True)
+                for out in outputs:
+                    if out.exists():
+                        shutil.copy(out, keep / out.name)
             brief = {k: result[k] for k in ("sent", "acked", "lost", "send_errors", "latency_ms")}
             brief["server_cpu_s_per_1k_msgs"] = result["server_cpu_s_per_1k_msgs"]
             return {
@@ -93,10 +109,13 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--keep", type=Path, help="copy py-spy's raw stacks to this directory")
     args = parser.parse_args()
     raise_fd_limit()
     report = asyncio.run(
-        profile(args.system, args.mode, args.rate, args.sockets, args.seconds, args.top)
+        profile(
+            args.system, args.mode, args.rate, args.sockets, args.seconds, args.top, args.keep
+        )
     )
     json.dump(report, sys.stdout, indent=1)
     print()

@@ -67,6 +67,8 @@ VARIANTS = {
     "C-uvicorn": Spec("C-uvicorn", "relay", server="uvicorn"),
     "D-uvicorn": Spec("D-uvicorn", "app", server="uvicorn"),
     "D-conn": Spec("D-conn", "app", env=PERSISTENT_DB),
+    # Twisted's own buffered writes (chatproject/tcp_write.py off): what writing at once saves.
+    "D-twisted": Spec("D-twisted", "app", env=(("PARLEY_TCP_WRITE_AT_ONCE", "0"),)),
 }
 # Diagnostic only: a WebSocket send that calls today's message_send (bench/patches.py), to
 # exercise "D ws" before the product has its own, and to compare with it after.

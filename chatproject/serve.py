@@ -12,6 +12,9 @@ hands each connection's application as `receive`:
 - An `asyncio.Queue` is four deques and an Event, ~3.8 KB even when empty, for every open
   WebSocket, which mostly waits. This one holds a list only while messages wait.
 
+- Its TCP connections write at once rather than on the reactor's next turn
+  (chatproject/tcp_write.py).
+
 Everything else is daphne's (pinned in requirements.txt; `ParleyServer.create_application` is
 its method with the queue swapped, `tests/test_serve.py`).
 """
@@ -25,6 +28,8 @@ from typing import IO, Any
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+
+from chatproject import tcp_write
 
 SPOOL_AFTER = 256 * 1024  # bytes of request body one connection may hold in memory
 
@@ -128,4 +133,5 @@ class ParleyCommandLine(CommandLineInterface):
 
 
 if __name__ == "__main__":
+    tcp_write.install()
     ParleyCommandLine.entrypoint()
