@@ -4,10 +4,12 @@ A page is a handful of small index lookups (the person, the conversation, the me
 cursor message, the page, the receipt marks, the files, the reactions). SQLite answers each in
 microseconds; building each with the ORM took ~0.75 ms, most of a page's time at a million
 messages. So, as in messaging/hotsql.py (the send path's statements), each read here is fixed
-SQL text made once from the models' own table and column names, its values prepared and its
-results converted by the models' own fields. On MongoDB (no SQL) each function runs its ORM
-twin: the `*_qs` builders of the selectors, which tests/test_mongo_compile.py compiles;
-tests/messaging/test_pagesql.py holds the SQL to the same results as the ORM.
+SQL text made once from the models' own table and column names, its results converted by the
+fields' own converters (the values it takes are ids, seqs and keys, which the fields pass to
+the database unchanged). On MongoDB (no SQL) each function runs its ORM twin, the selectors'
+`*_qs` builders, which tests/test_mongo_compile.py compiles; tests/messaging/test_pagesql.py
+holds the SQL to the same results as the ORM. The receipt marks of a page, four index ranges,
+are one statement (UNION ALL) instead of four reads.
 """
 
 from __future__ import annotations
@@ -79,11 +81,13 @@ class _Select:
         chosen = [opts.get_field(name) for name in fields] or list(opts.concrete_fields)
         self.model = model
         self.attnames = [f.attname for f in chosen]
-        self.converters: list[tuple[list[Converter], Any]] = []
-        for f in chosen:
+        # What the ORM's compiler would apply to each column (SQLite: aware datetimes...).
+        self.converters: list[tuple[int, list[Converter], Any]] = []
+        for i, f in enumerate(chosen):
             col = f.get_col(opts.db_table)
             found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            self.converters.append((found, col))
+            if found:
+                self.converters.append((i, found, col))
         columns = ", ".join(q(f.column) for f in chosen)
         # `{name}` in `where` is that field's column; `%s` a value.
         names = {f.name: q(f.column) for f in opts.concrete_fields}
@@ -94,11 +98,10 @@ class _Select:
         rows = _execute(connection, sql or self.sql, list(params))
         if not rows:
             return []
-        converters = [(c, col) for c, col in self.converters]
         out = []
         for row in rows:
             values = list(row)
-            for i, (found, col) in enumerate(converters):
+            for i, found, col in self.converters:
                 for convert in found:
                     values[i] = convert(values[i], col, connection)
             out.append(values)
