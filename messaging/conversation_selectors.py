@@ -18,6 +18,7 @@ from accounts.selectors import iso, user_public
 from attachments.selectors import files_by_message
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
+from messaging import pagesql
 from messaging.models import Conversation, Membership, Message, ReceiptMark
 from messaging.presence import presence_online_ids
 from messaging.receipts import direct_members
@@ -27,7 +28,6 @@ from messaging.selectors import (
     conversation_history,
     conversations_by_ids_qs,
     members_qs,
-    membership_qs,
     membership_sees,
     memberships_of_qs,
     message_in_conversation_qs,
@@ -90,12 +90,8 @@ def conversation_mine(*, user: User, conversation_id: object) -> tuple[Conversat
     """The conversation and the user's membership, current or past. Unknown, malformed and
     other people's conversations are the same 404, so an id reveals nothing."""
     pk = parse_pk(Conversation, conversation_id)
-    conversation = conversations_by_ids_qs([pk]).first() if pk is not None else None
-    mine = (
-        membership_qs(conversation_id=pk, user_id=user.pk).first()
-        if conversation is not None
-        else None
-    )
+    conversation = pagesql.conversation(pk) if pk is not None else None
+    mine = pagesql.membership(pk, user.pk) if conversation is not None else None
     if conversation is None or mine is None:
         raise ServiceError(CONVERSATION_NOT_FOUND, status=404)
     return conversation, mine

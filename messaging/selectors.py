@@ -9,6 +9,7 @@ by id in a second query and put together in Python).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -17,8 +18,10 @@ from django.db.models import Case, Count, QuerySet, Value, When
 from accounts.models import User
 from accounts.selectors import user_public
 from attachments.selectors import files_by_message
+from attachments.shapes import attachment_public
 from chatproject.errors import ServiceError
 from chatproject.ids import parse_pk
+from messaging import pagesql
 from messaging.conversion import direct_key
 from messaging.models import Conversation, Membership, Message, Reaction, ReceiptMark
 from messaging.presence import presence_online_ids
@@ -112,16 +115,31 @@ def conversation_page_qs(
     they left). Seq, not id, orders a conversation: on MongoDB ids made by two processes in
     the same second may not follow the order of the writes; seqs always do.
     """
-    low = seq_from if after_seq is None else max(seq_from, after_seq)
+    low, high = page_bounds(
+        seq_from=seq_from, seq_until=seq_until, before_seq=before_seq, after_seq=after_seq
+    )
     qs = Message.objects.filter(conversation_id=conversation_id, seq__gt=low)
-    high = seq_until
-    if before_seq is not None:
-        high = before_seq - 1 if high is None else min(high, before_seq - 1)
     if high is not None:
         qs = qs.filter(seq__lte=high)
     if after_seq is not None:
         return qs.order_by("seq")[:limit]
     return qs.order_by("-seq")[:limit]
+
+
+def page_bounds(
+    *,
+    seq_from: int = 0,
+    seq_until: int | None = None,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    **_: Any,
+) -> tuple[int, int | None]:
+    """(low, high) of a page's range: low < seq <= high (no upper bound: None)."""
+    low = seq_from if after_seq is None else max(seq_from, after_seq)
+    high = seq_until
+    if before_seq is not None:
+        high = before_seq - 1 if high is None else min(high, before_seq - 1)
+    return low, high
 
 
 def message_in_conversation_qs(*, conversation_id: Any, message_id: Any) -> QuerySet[Message]:
@@ -187,13 +205,7 @@ def message_seq(*, conversation_id: Any, message_id: object) -> tuple[Any, int]:
     Another conversation's message answers exactly like an unknown one, so ids reveal nothing.
     """
     pk = parse_pk(Message, message_id)
-    row = None
-    if pk is not None:
-        row = (
-            message_in_conversation_qs(conversation_id=conversation_id, message_id=pk)
-            .values_list("pk", "seq")
-            .first()
-        )
+    row = pagesql.message_seq(conversation_id, pk) if pk is not None else None
     if row is None:
         raise ServiceError(MESSAGE_NOT_FOUND, status=404)
     return row
@@ -219,47 +231,71 @@ def contact_ids(user_id: object) -> set[Any]:
 # --- Receipts -----------------------------------------------------------------------------------
 
 
-def _first_mark_times(marks: list[ReceiptMark], seqs: list[int]) -> dict[int, Any]:
-    """For each seq, the time of the first cursor move that reached it (marks sorted by seq)."""
-    reached = [mark.up_to_seq for mark in marks]
+def _first_mark_times(marks: list[tuple[int, Any]], seqs: list[int]) -> dict[int, Any]:
+    """For each seq, the time of the first cursor move that reached it (marks: (up_to_seq,
+    at) sorted by seq)."""
+    reached = [up_to_seq for up_to_seq, _ in marks]
     times = {}
     for seq in seqs:
         index = bisect_left(reached, seq)
         if index < len(marks):
-            times[seq] = marks[index].at
+            times[seq] = marks[index][1]
     return times
 
 
 def direct_receipts(conversation: Conversation, messages: list[Message]) -> dict[Any, Receipt]:
     """deliveredAt/readAt of a direct conversation's messages: when the receiver's cursors
-    first passed each one. Two reads whatever the page size (one per kind)."""
+    first passed each one. One read whatever the page size (pagesql.receipt_marks: one per
+    receiver and kind on MongoDB)."""
     if conversation.kind != Conversation.Kind.DIRECT or not messages:
         return {}
     by_receiver: dict[Any, list[Message]] = {}
     for message in messages:
         if message.receiver_id is not None:
             by_receiver.setdefault(message.receiver_id, []).append(message)
+    kinds = (ReceiptMark.Kind.DELIVERED, ReceiptMark.Kind.READ)
+    seqs = {
+        receiver_id: sorted(m.seq for m in theirs) for receiver_id, theirs in by_receiver.items()
+    }
+    # Cursor moves have distinct seqs: from the lowest seq on, the first mark at or past the
+    # highest is at most this many marks away.
+    wanted = [
+        (receiver_id, kind, s[0], s[-1] - s[0] + 2)
+        for receiver_id, s in seqs.items()
+        for kind in kinds
+    ]
+    marks = pagesql.receipt_marks(conversation.pk, wanted)
     receipts: dict[Any, Receipt] = {}
     for receiver_id, theirs in by_receiver.items():
-        seqs = sorted(m.seq for m in theirs)
-        span = seqs[-1] - seqs[0] + 2  # cursor moves have distinct seqs: this many at most
-        times = {}
-        for kind in (ReceiptMark.Kind.DELIVERED, ReceiptMark.Kind.READ):
-            marks = list(
-                receipt_marks_qs(
-                    conversation_id=conversation.pk,
-                    user_id=receiver_id,
-                    kind=kind,
-                    from_seq=seqs[0],
-                    limit=span,
-                )
-            )
-            times[kind] = _first_mark_times(marks, seqs)
+        times = {
+            kind: _first_mark_times(marks[receiver_id, kind], seqs[receiver_id]) for kind in kinds
+        }
         for m in theirs:
             read = times[ReceiptMark.Kind.READ].get(m.seq)
             delivered = times[ReceiptMark.Kind.DELIVERED].get(m.seq) or read
             receipts[m.pk] = Receipt(delivered_at=delivered, read_at=read)
     return receipts
+
+
+def _extras(
+    messages: list[Message],
+    reactions_of: Callable[[list[Any]], Iterable[tuple[Any, str, Any]]],
+    originals_of: Callable[[list[Any]], Iterable[Message]],
+) -> tuple[dict[Any, Message], dict[Any, list[dict[str, Any]]]]:
+    live = [m for m in messages if m.deleted_at is None]
+    reactions: dict[Any, list[dict[str, Any]]] = {}
+    if live:
+        rows: dict[Any, list[tuple[str, Any]]] = {}
+        for message_id, emoji, user_id in reactions_of([m.pk for m in live]):
+            rows.setdefault(message_id, []).append((emoji, user_id))
+        reactions = {message_id: reactions_public(r) for message_id, r in rows.items()}
+    wanted = {m.reply_to_id for m in live if m.reply_to_id is not None}
+    originals = {o.pk: o for o in originals_of(list(wanted))} if wanted else {}
+    return originals, reactions
+
+
+def _reaction_rows(message_ids: list[Any]) -> Iterable[tuple[Any, str, Any]]:
+    return reactions_qs(message_ids).values_list("message_id", "emoji", "user_id")
 
 
 def message_extras(
@@ -268,26 +304,17 @@ def message_extras(
     """What the whole Message shape adds to rows: (originals the replies quote, by id;
     reactions, by message id). One query each whatever the number of messages; none for the
     originals when nothing replies, none at all for tombstones (they carry neither)."""
-    live = [m for m in messages if m.deleted_at is None]
-    reactions: dict[Any, list[dict[str, Any]]] = {}
-    if live:
-        rows: dict[Any, list[tuple[str, Any]]] = {}
-        for message_id, emoji, user_id in reactions_qs([m.pk for m in live]).values_list(
-            "message_id", "emoji", "user_id"
-        ):
-            rows.setdefault(message_id, []).append((emoji, user_id))
-        reactions = {message_id: reactions_public(r) for message_id, r in rows.items()}
-    wanted = {m.reply_to_id for m in live if m.reply_to_id is not None}
-    originals = {o.pk: o for o in reply_originals_qs(list(wanted))} if wanted else {}
-    return originals, reactions
+    return _extras(messages, _reaction_rows, reply_originals_qs)
 
 
 def messages_public(conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
     """Rows as the whole Message JSON, with receipts, files, quotes and reactions read in bulk
-    (a query each for all the rows)."""
+    (a statement each for all the rows, see messaging/pagesql.py; none for an empty page)."""
+    if not messages:
+        return []
     receipts = direct_receipts(conversation, messages)
-    files = files_by_message([m.pk for m in messages])
-    originals, reactions = message_extras(messages)
+    files = {a.message_id: attachment_public(a) for a in pagesql.files([m.pk for m in messages])}
+    originals, reactions = _extras(messages, pagesql.reactions, pagesql.reply_originals)
     return [
         message_public(
             m,
@@ -430,7 +457,7 @@ def conversation_history(
     if around:
         page = _page_around(window, cursors["around_seq"], size)
     else:
-        page = list(conversation_page_qs(limit=size, **window, **cursors))
+        page = pagesql.page(limit=size, **window, **cursors)
         if not after:
             page.reverse()  # fetched newest first to take the newest page
     return messages_public(conversation, page)
@@ -439,8 +466,8 @@ def conversation_history(
 def _page_around(window: dict[str, Any], seq: int, size: int) -> list[Message]:
     """`size` messages around `seq`: as many older as newer, the page filled from the other
     side near either end. Two index ranges (it and older, newer), oldest first."""
-    older = list(conversation_page_qs(before_seq=seq + 1, limit=size, **window))  # it first
-    newer = list(conversation_page_qs(after_seq=seq, limit=size - 1, **window)) if size > 1 else []
+    older = pagesql.page(before_seq=seq + 1, limit=size, **window)  # it first
+    newer = pagesql.page(after_seq=seq, limit=size - 1, **window) if size > 1 else []
     target, older = older[:1], older[1:]
     want_older = (size - 1) // 2
     if len(newer) < size - 1 - want_older:
@@ -463,13 +490,12 @@ def message_history(
     size = page_limit(limit)
     if before and after:
         raise ServiceError(BEFORE_AND_AFTER)
-    other = user_get(user_id=other_id)
-    conversation = direct_conversation(user_id=user.pk, other_id=other.pk)
-    membership = (
-        membership_qs(conversation_id=conversation.pk, user_id=user.pk).first()
-        if conversation is not None
-        else None
-    )
+    other_pk = parse_pk(User, other_id)
+    other = pagesql.user(other_pk) if other_pk is not None else None
+    if other is None:
+        raise ServiceError(USER_NOT_FOUND, status=404)
+    conversation = pagesql.conversation_by_key(direct_key(user.pk, other.pk))
+    membership = pagesql.membership(conversation.pk, user.pk) if conversation is not None else None
     if conversation is None or membership is None:
         if before or after:  # no conversation: no message of it can be a cursor
             raise ServiceError(MESSAGE_NOT_FOUND, status=404)

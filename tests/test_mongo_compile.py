@@ -37,6 +37,7 @@ from messaging import (
     conversation_selectors,
     editing,
     hotsql,
+    pagesql,
     reactions,
     receipts,
     selectors,
@@ -275,6 +276,20 @@ def _builders() -> dict[str, Callable[[], Any]]:
         "hot_head_move": lambda: hotsql.conversation_head_move(conversation, 8, cursor, now),
         "hot_direct_keys": lambda: hotsql.direct_keys([conversation]),
         "hot_delivered_moves": lambda: hotsql.delivered_moves([(conversation, me.pk, 8)], now),
+        # A history page's reads, as MongoDB runs them (messaging/pagesql.py).
+        "page_user": lambda: pagesql.user(other.pk),
+        "page_by_key": lambda: pagesql.conversation_by_key("1:2"),
+        "page_conversation": lambda: pagesql.conversation(conversation),
+        "page_membership": lambda: pagesql.membership(conversation, me.pk),
+        "page_cursor": lambda: pagesql.message_seq(conversation, cursor),
+        "page_range_before": lambda: pagesql.page(before_seq=40, **page),
+        "page_range_after": lambda: pagesql.page(after_seq=40, **page),
+        "page_marks": lambda: pagesql.receipt_marks(
+            conversation, [(me.pk, "delivered", 3, 5), (other.pk, "read", 3, 5)]
+        ),
+        "page_reactions": lambda: pagesql.reactions([cursor]),
+        "page_files": lambda: pagesql.files([cursor]),
+        "page_originals": lambda: pagesql.reply_originals([cursor]),
         # Attachments (attachments/selectors.py, services.py).
         "files_by_message": lambda: attachment_selectors.files_by_message([cursor]),
         "attachment": lambda: attachment_selectors.attachment_qs(attachment_id=upload).first(),

@@ -18,12 +18,12 @@ def test_a_conversation_page_reads_files_in_one_query(
     files, uploaded, send_file, alice, bob, direct, login_client, django_assert_num_queries
 ):  # noqa: ANN001
     """`GET /api/conversations/<id>/messages`: the same query count for 2 or 12 files (the
-    conversation, my membership, the page, two receipt reads per receiver, the files, the
-    reactions)."""
+    conversation, my membership, the page, one read of both receivers' receipt marks, the
+    files, the reactions)."""
     from messaging.conversation_selectors import conversation_messages
 
     _history(alice, bob, direct, uploaded, send_file, files)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         page = conversation_messages(user=alice, conversation_id=str(direct))
     assert [m["file"]["name"] for m in page] == [
         name for n in range(files) for name in (f"f{n}.pdf", f"g{n}.pdf")
@@ -42,7 +42,7 @@ def test_the_seed_history_reads_files_in_one_query(
 
     _history(alice, bob, direct, uploaded, send_file, files)
     login_client(alice).call("post", f"/api/messages/send/{bob.pk}", {"text": "no file"})
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         page = message_history(user=alice, other_id=str(bob.pk))
     assert page[-1]["file"] is None and page[0]["file"]["name"] == "f0.pdf"
     assert len([m for m in page if m["file"]]) == 2 * files

@@ -224,8 +224,8 @@ def test_a_conversation_page_reads_replies_and_reactions_in_one_query_each(
     size, alice, bob, make_group, group_post, login_client, django_assert_num_queries
 ):  # noqa: ANN001
     """The conversation, my membership, the page, the files, the reactions, the quoted
-    originals: six queries for a page of a group whatever its size (a direct one adds its two
-    receipt reads)."""
+    originals: six queries for a page of a group whatever its size (a direct one adds its
+    receipt read)."""
     team = make_group(alice, bob)
     posted = [group_post(bob, team, f"m{n}") for n in range(size)]
     _decorate(posted, alice, bob)
@@ -244,14 +244,15 @@ def test_a_conversation_page_reads_replies_and_reactions_in_one_query_each(
 def test_a_seed_history_page_reads_replies_and_reactions_in_one_query_each(
     size, alice, bob, make_message, login_client, django_assert_num_queries
 ):  # noqa: ANN001
-    """The other user, the conversation, my membership, the page, two receipt reads, the
-    files, the reactions, the quoted originals: nine queries whatever the page size."""
+    """The other user, the conversation, my membership, the page, the receipt marks (both
+    kinds in one read), the files, the reactions, the quoted originals: eight queries
+    whatever the page size."""
     posted = [make_message(bob, alice, f"m{n}") for n in range(size)]
     _decorate(posted, alice, bob)
     client = login_client(alice)
     client.get(URL)
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = ok(client.get(f"/api/messages/{bob.pk}?limit=100"))
 
     assert len(page) == size
