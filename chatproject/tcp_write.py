@@ -1,4 +1,4 @@
-"""Twisted TCP writes sent at once instead of on the reactor's next turn (`python -m chatproject.serve`).
+"""Twisted TCP writes sent at once, not on the reactor's next turn (chatproject/serve.py).
 
 Twisted buffers every `transport.write` and asks the reactor to say when the socket is
 writable: two `epoll_ctl` calls (start and stop watching), a trip round the event loop and only
