@@ -113,9 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     raise_fd_limit()
     report = asyncio.run(
-        profile(
-            args.system, args.mode, args.rate, args.sockets, args.seconds, args.top, args.keep
-        )
+        profile(args.system, args.mode, args.rate, args.sockets, args.seconds, args.top, args.keep)
     )
     json.dump(report, sys.stdout, indent=1)
     print()
