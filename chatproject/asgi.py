@@ -2,13 +2,17 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 from chatproject.memory import memory_keep_big_blocks_apart
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 memory_keep_big_blocks_apart()  # RSS shrinks back after a burst of uploads
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before making its handler
+
+from chatproject.request_threads import PooledThreadsASGIHandler  # noqa: E402
+
+django_asgi_app = PooledThreadsASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -1,0 +1,67 @@
+"""Django's ASGI handler with request threads used again, not started anew for every request.
+
+Django serves each HTTP request inside an asgiref `ThreadSensitiveContext`, and asgiref gives
+every such context a new one-thread executor. Django's own `request_started` and
+`request_finished` receivers are sync, so every request, even to an async view, starts a thread,
+and the event loop waits for it to start (`Thread.start` blocks until the new thread runs).
+Profiled with REST sends at 60/s on a busy 2-core machine (`python -m bench.profile --mode
+rest`), that wait was a tenth of the event loop's samples, and sends timed out behind it.
+
+asgiref lets the caller give a context its executor; this handler lends each request a
+one-thread executor from a pool and takes it back when the request is done. What Django relies
+on stays true: all sync code of a request runs on one thread, and a thread serves one request at
+a time. Database connections behave as under a threaded WSGI server: `request_finished` closes
+them on the request's thread as CONN_MAX_AGE says, and an executor the pool does not keep
+closes its thread's connections before it goes.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import ThreadSensitiveContext
+from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
+
+IDLE_MAX = 16  # idle request threads kept; a burst beyond that starts threads as Django does
+
+
+class ExecutorPool:
+    """One-thread executors to lend. Used from the event loop's thread only."""
+
+    def __init__(self, idle_max: int = IDLE_MAX) -> None:
+        self.idle_max = idle_max
+        self.idle: list[ThreadPoolExecutor] = []
+        self.started = 0  # executors ever made (for tests and stats)
+
+    def take(self) -> ThreadPoolExecutor:
+        if self.idle:
+            return self.idle.pop()
+        self.started += 1
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-request")
+
+    def give_back(self, executor: ThreadPoolExecutor) -> None:
+        if len(self.idle) < self.idle_max:
+            self.idle.append(executor)
+            return
+        executor.submit(connections.close_all)  # after whatever that thread still runs
+        executor.shutdown(wait=False)
+
+
+class PooledThreadsASGIHandler(ASGIHandler):
+    """`django.core.handlers.asgi.ASGIHandler` whose requests borrow their thread."""
+
+    def __init__(self, pool: ExecutorPool | None = None) -> None:
+        super().__init__()
+        self.pool = pool or ExecutorPool()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":  # as Django's own __call__ says it
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        executor = self.pool.take()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            self.pool.give_back(executor)

@@ -1,0 +1,109 @@
+"""chatproject/request_threads.py: HTTP requests borrow a thread from a pool instead of starting
+one each, and the rules Django's sync code relies on still hold."""
+
+import asyncio
+import threading
+
+import pytest
+from django.core.signals import request_started
+from django.db import connection
+from django.http import HttpResponse
+from django.urls import path
+
+from chatproject.request_threads import ExecutorPool, PooledThreadsASGIHandler
+
+pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db(transaction=True)]
+
+seen: list[tuple[str, int]] = []
+gate = threading.Barrier(2, timeout=5)
+
+
+def _sync_view(request):  # noqa: ANN001, ANN202
+    seen.append(("view", threading.get_ident()))
+    if request.GET.get("wait"):
+        gate.wait()  # both requests inside their views at once: each has its own thread
+    connection.ensure_connection()
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("sync", _sync_view)]
+
+
+def _on_started(**kwargs) -> None:  # noqa: ANN003
+    seen.append(("started", threading.get_ident()))
+
+
+async def _get(handler: PooledThreadsASGIHandler, query: str = "") -> int:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/sync",
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "scheme": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+    }
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+    done = asyncio.Event()
+
+    async def receive() -> dict:
+        if messages:
+            return messages.pop(0)
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    status = []
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    await handler(scope, receive, send)
+    return status[0]
+
+
+@pytest.fixture
+def watched():
+    seen.clear()
+    request_started.connect(_on_started)
+    yield seen
+    request_started.disconnect(_on_started)
+
+
+async def test_requests_one_after_another_use_one_thread_not_a_new_one_each(watched):
+    handler = PooledThreadsASGIHandler(ExecutorPool(idle_max=4))
+
+    for _ in range(5):
+        assert await _get(handler) == 200
+
+    assert handler.pool.started == 1
+    assert len({ident for _, ident in watched}) == 1
+    assert threading.get_ident() not in {ident for _, ident in watched}  # never the loop's
+
+
+async def test_requests_at_the_same_time_each_run_their_sync_code_on_a_thread_of_their_own(
+    watched,
+):
+    handler = PooledThreadsASGIHandler(ExecutorPool(idle_max=4))
+
+    # Would deadlock (the barrier times out, 500) if the two views shared a thread.
+    assert await asyncio.gather(_get(handler, "wait=1"), _get(handler, "wait=1")) == [200, 200]
+
+    views = [ident for what, ident in watched if what == "view"]
+    assert len(set(views)) == 2
+    for ident in views:  # each request's signal receiver ran on its own request's thread
+        assert ("started", ident) in watched
+
+
+async def test_after_a_burst_the_pool_keeps_only_idle_max_threads():
+    handler = PooledThreadsASGIHandler(ExecutorPool(idle_max=1))
+
+    assert await asyncio.gather(_get(handler, "wait=1"), _get(handler, "wait=1")) == [200, 200]
+
+    assert handler.pool.started == 2
+    assert len(handler.pool.idle) == 1
