@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from accounts.api import router as auth_router
 from attachments.api import router as attachments_router
 from chatproject.errors import ServiceError
+from chatproject.json_response import RENDERER
 from chatproject.text import TextJsonParser
 from messaging.api import router as messaging_router
 from messaging.api_actions import router as actions_router
@@ -33,6 +34,7 @@ api = NinjaAPI(
     docs_url="/docs",
     urls_namespace="api",
     parser=TextJsonParser(),
+    renderer=RENDERER,  # shared with chatproject/json_response.py: the same bytes either way
 )
 api.add_router("/auth/", auth_router)
 api.add_router("/messages/", messaging_router)

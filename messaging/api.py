@@ -1,15 +1,20 @@
 """`/api/messages/`: contacts, history, sending and read receipts (see shared/API.md)."""
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest
-from ninja import Router, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
 
 from accounts.auth import cookie_auth
+from chatproject.json_response import JsonAnswer
 from chatproject.schemas import error_responses
 from messaging import receipts, selectors, sending
 from messaging.schemas import ContactOut, MessageOut, ReadIn, ReadOut, SendIn, SentMessageOut
 
 router = Router(tags=["messages"], auth=cookie_auth)
+
+# The history page and the send answer skip Ninja's response validation (the same bytes).
+HISTORY_JSON = JsonAnswer(list[MessageOut])
+SENT_JSON = JsonAnswer(SentMessageOut)
 
 MARKED_READ = "Messages marked as read"
 SEND_ERRORS = error_responses(400, 401, 403, 404, 413, 429, 503)
@@ -49,13 +54,14 @@ def history(
     before: str | None = None,
     after: str | None = None,
     limit: str | None = None,
-) -> list[dict]:
-    return selectors.message_history(
+) -> HttpResponse:
+    page = selectors.message_history(
         user=request.auth, other_id=user_id, before=before, after=after, limit=limit
     )
+    return HISTORY_JSON.response(request, page)
 
 
-async def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
+async def _send(request: HttpRequest, user_id: str, body: SendIn) -> HttpResponse:
     if body.image:
         # Pictures are decoded in a thread (bounded by the image slots), then stored like text.
         sent = await sync_to_async(sending.message_send)(
@@ -78,7 +84,7 @@ async def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
             attachment_id=body.attachmentId,
         )
     # 201 for a new message, 200 when a retried clientId returns the first one.
-    return Status(201 if sent.created else 200, sent.payload)
+    return SENT_JSON.response(request, sent.payload, 201 if sent.created else 200)
 
 
 # The old README documented `send/<id>`, the old client posts to `<id>`: both are served.
@@ -89,7 +95,7 @@ async def _send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
     summary="Send a message to a user (older path)",
     description=SEND_DESCRIPTION,
 )
-async def send_legacy(request: HttpRequest, user_id: str, body: SendIn) -> Status:
+async def send_legacy(request: HttpRequest, user_id: str, body: SendIn) -> HttpResponse:
     return await _send(request, user_id, body)
 
 
@@ -100,7 +106,7 @@ async def send_legacy(request: HttpRequest, user_id: str, body: SendIn) -> Statu
     summary="Send a message to a user",
     description=SEND_DESCRIPTION,
 )
-async def send(request: HttpRequest, user_id: str, body: SendIn) -> Status:
+async def send(request: HttpRequest, user_id: str, body: SendIn) -> HttpResponse:
     return await _send(request, user_id, body)
 
 

@@ -1,11 +1,12 @@
 """`/api/conversations/`: the sidebar, direct conversations and groups, their messages and
 receipts (docs/MESSAGING.md, "Conversations"). Each endpoint calls one selector or service."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from accounts.auth import cookie_auth
 from chatproject.errors import ServiceError
+from chatproject.json_response import JsonAnswer
 from chatproject.schemas import error_responses
 from messaging import conversation_selectors, groups, receipts, sending
 from messaging.api import MARKED_READ, SEND_DESCRIPTION, SEND_ERRORS
@@ -33,6 +34,12 @@ LEFT_GROUP = "You left the group"
 
 DETAIL = {200: ConversationDetailOut}
 
+# The sidebar, the messages page and the send answer skip Ninja's response validation (the
+# same bytes, chatproject/json_response.py).
+SIDEBAR_JSON = JsonAnswer(list[ConversationOut])
+MESSAGES_JSON = JsonAnswer(list[ConversationMessageOut])
+SENT_JSON = JsonAnswer(ConversationSentMessageOut)
+
 
 def _detail(request: HttpRequest, conversation_id: object) -> dict:
     return conversation_selectors.conversation_detail(
@@ -49,8 +56,9 @@ def _detail(request: HttpRequest, conversation_id: object) -> dict:
     " `unreadCount` and `lastMessage` as you may see them (a group you left stays as it was"
     " when you left).",
 )
-def conversation_list(request: HttpRequest) -> list[dict]:
-    return conversation_selectors.conversation_list(user=request.auth)
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    sidebar = conversation_selectors.conversation_list(user=request.auth)
+    return SIDEBAR_JSON.response(request, sidebar)
 
 
 @router.post(
@@ -180,8 +188,8 @@ def messages(
     after: str | None = None,
     around: str | None = None,
     limit: str | None = None,
-) -> list[dict]:
-    return conversation_selectors.conversation_messages(
+) -> HttpResponse:
+    page = conversation_selectors.conversation_messages(
         user=request.auth,
         conversation_id=conversation_id,
         before=before,
@@ -189,6 +197,7 @@ def messages(
         around=around,
         limit=limit,
     )
+    return MESSAGES_JSON.response(request, page)
 
 
 @router.post(
@@ -198,7 +207,7 @@ def messages(
     summary="Send a message to a conversation",
     description=SEND_DESCRIPTION + " Only its current members post (404 otherwise).",
 )
-def message_send(request: HttpRequest, conversation_id: str, body: SendIn) -> Status:
+def message_send(request: HttpRequest, conversation_id: str, body: SendIn) -> HttpResponse:
     sent = sending.conversation_message_send(
         sender=request.auth,
         conversation_id=conversation_id,
@@ -208,7 +217,7 @@ def message_send(request: HttpRequest, conversation_id: str, body: SendIn) -> St
         reply_to=body.replyTo,
         attachment_id=body.attachmentId,
     )
-    return Status(201 if sent.created else 200, sent.payload)
+    return SENT_JSON.response(request, sent.payload, 201 if sent.created else 200)
 
 
 @router.post(
