@@ -15,7 +15,7 @@ from django.conf import settings
 
 from accounts.auth import INVALID_TOKEN, NO_TOKEN
 from accounts.models import User
-from accounts.services import WRONG_PASSWORD
+from accounts.services import WRONG_PASSWORD, user_revoke_tokens
 from accounts.tokens import token_issue
 from tests.accounts.conftest import jwt_of
 from tests.conftest import PASSWORD, ApiClient
@@ -285,3 +285,45 @@ def test_wrong_current_password_changes_nothing(alice):
     assert response.json()["message"] == WRONG_PASSWORD
     assert "jwt" not in response.cookies
     assert _status_with(token)[0] == 200
+
+
+# --- The verified-token memory (accounts/tokens.py `verified`) ---------------------------------
+
+
+def test_a_token_signature_is_checked_once_then_remembered(db, alice, monkeypatch):  # noqa: ANN001
+    from accounts import tokens
+
+    tokens.verified.clear()
+    token = token_issue(alice)
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
+
+    assert tokens.token_user(token) == alice
+    assert tokens.token_user(token) == alice
+    assert len(decoded) == 1
+
+
+def test_a_remembered_token_still_expires_and_is_still_revoked(db, alice, monkeypatch):  # noqa: ANN001
+    from accounts import tokens
+
+    token = token_issue(alice)
+    assert tokens.token_user(token) == alice  # remembered now
+
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(tokens.time, "time", lambda: exp)
+    assert tokens.verified.get(token) is None  # forgotten at its expiry: PyJWT decides again
+    monkeypatch.undo()
+
+    fresh = token_issue(alice)
+    assert tokens.token_user(fresh) == alice
+    user_revoke_tokens(user=alice)  # "log out everywhere"
+    assert tokens.token_user(fresh) is None  # remembered, and refused at once
+
+
+def test_a_forged_token_is_never_remembered(db, alice):  # noqa: ANN001
+    from accounts import tokens
+
+    forged = jwt.encode(_claims(alice), "not-the-secret", algorithm="HS256")
+    assert tokens.token_user(forged) is None
+    assert tokens.verified.get(forged) is None
