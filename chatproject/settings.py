@@ -172,6 +172,11 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Request threads are lent from a pool (chatproject/request_threads.py), so a
+            # connection kept by one serves the next request instead of being opened (three
+            # PRAGMAs) and closed around every sync request. Threads the pool lets go close theirs.
+            "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "300")),
+            "CONN_HEALTH_CHECKS": True,
         }
     }
     DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
