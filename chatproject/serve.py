@@ -14,6 +14,10 @@ hands each connection's application as `receive`:
 
 - Its TCP connections write at once rather than on the reactor's next turn
   (chatproject/tcp_write.py).
+- Twisted does not parse form and multipart bodies into `request.args`. Daphne never reads
+  them (Django parses the body it is handed), and Twisted parsed them on the event loop with
+  the `email` package, the whole body read into memory first: while a few 20 MB files arrived,
+  every socket of the process waited (docs/PERFORMANCE.md, "File attachments").
 
 Everything else is daphne's (pinned in requirements.txt; `ParleyServer.create_application` is
 its method with the queue swapped, `tests/test_serve.py`).
@@ -26,6 +30,7 @@ import tempfile
 from functools import partial
 from typing import IO, Any
 
+from daphne import http_protocol
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
@@ -128,10 +133,25 @@ class ParleyServer(Server):
         return input_queue
 
 
+class ParleyWebRequest(http_protocol.WebRequest):
+    """Daphne's HTTP request with Twisted's own body parsing off (`parsePOSTFormSubmission`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+
 class ParleyCommandLine(CommandLineInterface):
     server_class = ParleyServer
 
 
-if __name__ == "__main__":
+def install() -> None:
+    """What `python -m chatproject.serve` changes in Daphne and Twisted before serving."""
+    # daphne.http_protocol.HTTPFactory.buildProtocol looks the request class up by this name.
+    http_protocol.WebRequest = ParleyWebRequest
     tcp_write.install()
+
+
+if __name__ == "__main__":
+    install()
     ParleyCommandLine.entrypoint()

@@ -12,7 +12,9 @@ from messaging.schemas import ContactOut, MessageOut, ReadIn, ReadOut, SendIn, S
 
 router = Router(tags=["messages"], auth=cookie_auth)
 
-# The history page and the send answer skip Ninja's response validation (the same bytes).
+# The contact list, the history page and the send answer skip Ninja's response validation (the
+# same bytes): 500 contacts took ~20 ms to validate.
+CONTACTS_JSON = JsonAnswer(list[ContactOut])
 HISTORY_JSON = JsonAnswer(list[MessageOut])
 SENT_JSON = JsonAnswer(SentMessageOut)
 
@@ -36,8 +38,8 @@ SEND_DESCRIPTION = (
     description="Every other active user with `unreadCount` and `lastMessage`, most recent"
     " conversation first.",
 )
-def users(request: HttpRequest) -> list[dict]:
-    return selectors.user_contacts(user=request.auth)
+def users(request: HttpRequest) -> HttpResponse:
+    return CONTACTS_JSON.response(request, selectors.user_contacts(user=request.auth))
 
 
 @router.get(

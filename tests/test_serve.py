@@ -67,3 +67,43 @@ def test_the_server_is_daphnes_with_only_the_queue_swapped():
     for line in kept:
         if line != "input_queue = asyncio.Queue()" and not line.startswith("def "):
             assert line in ours, line
+
+
+def test_twisted_leaves_upload_bodies_to_django():
+    """A multipart POST is not parsed by Twisted on the event loop (the whole file read into
+    memory, then the email package): Daphne only hands the body on, and Django parses it."""
+    from io import BytesIO
+    from unittest import mock
+
+    from daphne import http_protocol
+    from twisted.internet import tcp
+    from twisted.web import http
+    from twisted.web.test.requesthelper import DummyChannel
+
+    from chatproject import serve
+
+    with (
+        mock.patch.object(http_protocol, "WebRequest", http_protocol.WebRequest),
+        mock.patch.object(tcp.Connection, "write", tcp.Connection.write),
+    ):
+        serve.install()
+        assert http_protocol.WebRequest is serve.ParleyWebRequest  # what Daphne's factory builds
+
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n" + b"x" * 100_000 + b"\r\n--b--\r\n"
+    )
+
+    def received(request_class: type) -> dict:
+        with mock.patch.object(http_protocol.WebRequest, "__init__", http.Request.__init__):
+            request = request_class(DummyChannel())
+        request.content = BytesIO(body)
+        request.content.seek(0, 2)
+        request.requestHeaders.setRawHeaders(b"content-type", [b"multipart/form-data; boundary=b"])
+        with mock.patch.object(request_class, "process") as process:
+            request.requestReceived(b"POST", b"/api/x", b"HTTP/1.1")
+        assert process.called
+        return request.args
+
+    assert received(http_protocol.WebRequest) == {b"file": [b"x" * 100_000]}  # Twisted's way
+    assert received(serve.ParleyWebRequest) == {}

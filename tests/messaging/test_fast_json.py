@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from chatproject.json_response import RENDERER, JsonAnswer
 from messaging import editing, reactions
 from messaging.schemas import (
+    ContactOut,
     ConversationMessageOut,
     ConversationOut,
     ConversationSentMessageOut,
@@ -88,6 +89,7 @@ def calls(chat: dict, alice, bob, png_data_url) -> list[tuple[str, str, Any, int
     direct_reply = {"text": "x", "replyTo": str(chat["edited"].pk)}
     group_reply = {"text": "re", "replyTo": str(chat["first"].pk), "clientId": "c-1"}
     return [
+        ("get", "/api/messages/users", None, 200, list[ContactOut]),
         ("get", f"/api/messages/{bob.pk}", None, 200, history),
         ("get", f"/api/messages/{bob.pk}?limit=2&before={chat['edited'].pk}", None, 200, history),
         ("get", direct_page, None, 200, page),
@@ -175,6 +177,7 @@ SIDEBAR_FEATURES: dict[str, Callable[[dict], bool]] = {
 def features(answer: Any) -> set[str]:
     """What an answer shows, named as in FEATURES and SIDEBAR_FEATURES."""
     rows = answer if isinstance(answer, list) else [answer]
+    rows = [row for row in rows if "unreadCount" not in row or "lastSeq" in row]  # no contacts
     sidebar = [row for row in rows if "lastSeq" in row]
     messages = [row for row in rows if "lastSeq" not in row]
     messages += [row["lastMessage"] for row in sidebar if row["lastMessage"]]
