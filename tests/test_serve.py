@@ -107,3 +107,21 @@ def test_twisted_leaves_upload_bodies_to_django():
 
     assert received(http_protocol.WebRequest) == {b"file": [b"x" * 100_000]}  # Twisted's way
     assert received(serve.ParleyWebRequest) == {}
+
+
+def test_bodies_reach_the_application_in_big_pieces_unless_told_otherwise():
+    """Daphne's 8 KB made a 7 MB upload 850 messages (spool writes in one reactor callback, then
+    850 turns of the event loop); 256 KB pieces make it 28."""
+    from chatproject.serve import REQUEST_PIECE
+
+    assert (
+        ParleyServer(
+            application=None, endpoints=["tcp:port=0:interface=127.0.0.1"]
+        ).request_buffer_size
+        == REQUEST_PIECE
+    )
+    assert REQUEST_PIECE >= 256 * 1024
+    explicit = ParleyServer(
+        application=None, endpoints=["tcp:port=0:interface=127.0.0.1"], request_buffer_size=4096
+    )
+    assert explicit.request_buffer_size == 4096
