@@ -34,16 +34,17 @@ def _q(name: str) -> str:
     return _connection().ops.quote_name(name)
 
 
-class _RawCursor:
-    """The driver's own cursor for these fixed statements, errors still Django's.
+class RawCursor:
+    """The driver's own cursor for fixed statements (here and messaging/pagesql.py), errors
+    still Django's.
 
     Django's cursor wrapper rewrites `%s` to `?` with a regular expression, checks for async
     use and runs execute wrappers on every call: ~50 us a statement, more than SQLite takes
     to run most of these. The statements here are SQLite's `?` style already (see _sql()).
     """
 
-    def __init__(self) -> None:
-        self.connection = _connection()
+    def __init__(self, connection: Any = None) -> None:
+        self.connection = connection if connection is not None else _connection()
 
     def __enter__(self) -> Any:
         self.connection.ensure_connection()
@@ -59,7 +60,7 @@ class _RawCursor:
 
 def _cursor() -> Any:
     connection = _connection()
-    return _RawCursor() if connection.vendor == "sqlite" else connection.cursor()
+    return RawCursor() if connection.vendor == "sqlite" else connection.cursor()
 
 
 def _sql(name: str) -> str:

@@ -25,6 +25,7 @@ from accounts.models import User
 from attachments import selectors as attachment_selectors
 from attachments.models import Attachment
 from messaging import selectors
+from messaging.hotsql import RawCursor
 from messaging.models import Conversation, Membership, Message, Reaction, ReceiptMark
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -39,31 +40,12 @@ def sql_enabled() -> bool:
     return _connection().vendor in {"sqlite", "postgresql"}
 
 
-class _RawCursor:
-    """The driver's own cursor, errors still Django's (see hotsql._RawCursor: Django's wrapper
-    costs more than SQLite takes to answer these)."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> Any:
-        self.connection.ensure_connection()
-        self._errors = self.connection.wrap_database_errors
-        self._errors.__enter__()
-        self.cursor = self.connection.connection.cursor()
-        return self.cursor
-
-    def __exit__(self, *exc: Any) -> None:
-        self.cursor.close()
-        self._errors.__exit__(*exc)
-
-
 def _execute(connection: Any, sql: str, params: list[Any]) -> list[tuple]:
     """Rows of one statement written in Django's `%s` style."""
     # While queries are being logged (DEBUG, tests counting queries) Django's cursor runs it,
     # so a query count stays the number of statements the database answers.
     if connection.vendor == "sqlite" and not connection.queries_logged:
-        with _RawCursor(connection) as cursor:
+        with RawCursor(connection) as cursor:
             cursor.execute(sql.replace("%s", "?"), params)
             return cursor.fetchall()
     with connection.cursor() as cursor:
