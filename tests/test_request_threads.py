@@ -33,13 +33,14 @@ def _on_started(**kwargs) -> None:  # noqa: ANN003
     seen.append(("started", threading.get_ident()))
 
 
-async def _get(handler: PooledThreadsASGIHandler, query: str = "") -> int:
+async def _get(handler: PooledThreadsASGIHandler, query: str = "", length: int = 0) -> int:
     scope = {
         "type": "http",
         "method": "GET",
         "path": "/sync",
         "query_string": query.encode(),
-        "headers": [(b"host", b"testserver")],
+        "headers": [(b"host", b"testserver")]
+        + ([(b"content-length", str(length).encode())] if length else []),
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 5000),
         "scheme": "http",
@@ -107,3 +108,18 @@ async def test_after_a_burst_the_pool_keeps_only_idle_max_threads():
 
     assert handler.pool.started == 2
     assert len(handler.pool.idle) == 1
+
+
+async def test_an_upload_gets_a_thread_of_its_own_that_is_not_lent_again(watched):
+    """Its malloc arena would keep the upload's peak in a thread that lives on."""
+    from chatproject.request_threads import LARGE_BODY
+
+    handler = PooledThreadsASGIHandler(ExecutorPool(idle_max=4))
+    assert await _get(handler) == 200  # a small request: its thread goes back to the pool
+    assert len(handler.pool.idle) == 1
+
+    for _ in range(2):  # the declared size decides, whatever the body turns out to be
+        assert await _get(handler, length=LARGE_BODY + 1) == 200
+
+    assert handler.pool.started == 3
+    assert len(handler.pool.idle) == 1  # neither upload's thread was kept
