@@ -10,6 +10,10 @@ export const PEOPLE_REQUIRED = "Pick at least one person to add.";
 
 /** The people one can chat with, from the server (everyone active); remembered in the store. */
 async function loadPeople(store, picker, exclude = []) {
+  // Only the newest load fills the picker: the answer to an older one (the dialog was closed
+  // and opened again before it came) would wipe whatever was chosen since.
+  const load = Symbol("load");
+  picker.loading = load;
   picker.reset([], exclude);
   picker.showStatus("Loading people…");
   // Enter pressed before the list arrives is acted on once it is shown (PeoplePicker.flush).
@@ -17,16 +21,18 @@ async function loadPeople(store, picker, exclude = []) {
   const loaded = new Promise((resolve) => {
     shown = resolve;
   });
-  picker.flush = () => loaded;
+  const flush = () => loaded;
+  picker.flush = flush;
   try {
     const people = await listPeople();
     people.forEach((user) => store.rememberUser(user));
+    if (picker.loading !== load) return;
     store.people = people;
     picker.reset(people, exclude);
   } catch (error) {
-    picker.showStatus(`Couldn't load people: ${error.message}`);
+    if (picker.loading === load) picker.showStatus(`Couldn't load people: ${error.message}`);
   } finally {
-    picker.flush = null;
+    if (picker.flush === flush) picker.flush = null;
     shown();
   }
 }
