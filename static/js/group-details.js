@@ -294,14 +294,18 @@ class AddPeopleDialog {
     setText($("#add-people-title"), `Add people to ${conversation.title}`);
     openModal(this.dialog, this.picker.search);
     const exclude = conversation.activeMemberIds();
+    // Only the newest opening fills the picker: an older answer (another group's, maybe) would
+    // wipe what was chosen since, with the wrong people left out.
+    const load = Symbol("load");
+    this.loading = load;
     this.picker.reset([], exclude);
     this.picker.showStatus("Loading people…");
     try {
       const people = await listPeople();
       people.forEach((user) => this.store.rememberUser(user));
-      this.picker.reset(people, exclude);
+      if (this.loading === load) this.picker.reset(people, exclude);
     } catch (error) {
-      this.picker.showStatus(`Couldn't load people: ${error.message}`);
+      if (this.loading === load) this.picker.showStatus(`Couldn't load people: ${error.message}`);
     }
   }
 
