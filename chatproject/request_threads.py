@@ -25,8 +25,10 @@ from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 
+# What counts as an upload: the size past which a body waits for a picture decode slot too.
+from chatproject.image_slots import LARGE_BODY
+
 IDLE_MAX = 16  # idle request threads kept; a burst beyond that starts threads as Django does
-LARGE_BODY = 256 * 1024  # a request declaring a body this big (an upload) gets a thread of its own
 
 
 class ExecutorPool:

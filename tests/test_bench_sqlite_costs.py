@@ -1,30 +1,17 @@
 """`python -m bench.sqlite_costs` runs end to end and stores what it says it stores (no timing
 is asserted: it proves the script works, not how fast SQLite is)."""
 
-import json
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bench import sqlite_costs
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_runs import bench_json
 
 
 @pytest.mark.slow
 def test_it_prints_every_variant_with_its_spread():
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.sqlite_costs", "--messages", "20", "--repeats", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout)
+    report = bench_json("bench.sqlite_costs", "--messages", "20", "--repeats", "1", timeout=300)
     assert set(report["cpu_us_per_message"]) == set(sqlite_costs.VARIANTS)
     for figures in report["cpu_us_per_message"].values():
         assert figures["min"] <= figures["median"] <= figures["max"]

@@ -1,27 +1,16 @@
 """`python -m bench.search --smoke` runs end to end (it proves the harness, not the speed: no
 timing is asserted, and a busy machine marks the run invalid)."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_runs import bench_json
 
 
 @pytest.mark.slow
 def test_the_search_bench_runs_and_reports_every_figure(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.search", "--smoke", "--db", str(tmp_path / "s.sqlite3")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    out = json.loads(result.stdout)
+    out = bench_json("bench.search", "--smoke", "--db", str(tmp_path / "s.sqlite3"), timeout=600)
     assert out["smoke"] is True and out["messages"] == 5000
     assert out["indexed"] == 5000  # every seeded message is in the index after the rebuild
     assert out["probe_conversations"] > 10
