@@ -183,23 +183,42 @@ def name_for_type(name: str, content_type: str) -> str:
     return name[: NAME_MAX_LENGTH - len(suffix)] + suffix
 
 
-def _chunks(file: IO[bytes]) -> Iterable[bytes]:
+def _chunks(file: IO[bytes]) -> Iterable[bytes | bytearray]:
+    """The file a step at a time, each step read into the same buffer (valid until the next).
+
+    A fresh megabyte per step was most of a scan's cost: an allocation that big is its own
+    memory map, faulted in page by page and handed back each time.
+    """
     file.seek(0)
-    while chunk := file.read(SCAN_STEP):
-        yield chunk
+    buffer = bytearray(SCAN_STEP)
+    while size := file.readinto(buffer):  # type: ignore[attr-defined]
+        yield buffer if size == SCAN_STEP else bytes(buffer[:size])
 
 
 def _contains(file: IO[bytes], needles: tuple[bytes, ...], *, fold_case: bool) -> bool:
     """Whether any needle occurs in the file, read a step at a time (never whole in memory)."""
     overlap = max(len(n) for n in needles) - 1
-    tail = b""
-    for chunk in _chunks(file):
-        window = tail + chunk
+    # Needles that share a first byte: a step without it holds none of them, and looking for
+    # one byte is a memchr, a hundred times cheaper than lowering the step and searching it
+    # once per needle. A 20 MiB log was 90 ms of held GIL per upload (bench/uploads.py).
+    firsts = {needle[:1] for needle in needles}
+    common_first = next(iter(firsts)) if len(firsts) == 1 else None
+    if common_first is not None and common_first.isalpha():
+        common_first = None  # its case would matter
+
+    def found(window: bytes | bytearray) -> bool:
+        if common_first is not None and common_first not in window:
+            return False
         if fold_case:
             window = window.lower()
-        if any(needle in window for needle in needles):
+        return any(needle in window for needle in needles)
+
+    tail = b""
+    for chunk in _chunks(file):
+        # A needle cut by a step's end: the last bytes of one step and the first of the next.
+        if found(tail + chunk[:overlap]) or found(chunk):
             return True
-        tail = window[-overlap:] if overlap else b""
+        tail = bytes(chunk[-overlap:]) if overlap else b""
     return False
 
 

@@ -34,6 +34,7 @@ import base64
 import contextlib
 import io
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -182,6 +183,7 @@ class ChatProbe:
         self.pairs = pairs
         self.pending: dict[str, int] = {}  # text -> scheduled monotonic ns
         self.latency = Latency()
+        self.acked = Latency()  # scheduled send to its 201: the part the REST request took
         self.errors: Counter[str] = Counter()
         self.sent = 0
         self._sockets: list[Any] = []
@@ -222,17 +224,20 @@ class ChatProbe:
         if status != 201:
             self.errors[f"http_{status}"] += 1
             self.pending.pop(text, None)
+        elif (sched := self.scheduled.pop(text, None)) is not None:
+            self.acked.record_ns(time.monotonic_ns() - sched)
 
     async def run(self, stop: asyncio.Event) -> dict[str, Any]:
         """Send until `stop` is set, then wait for the last deliveries; the window's figures."""
-        self.latency, self.errors, self.sent = Latency(), Counter(), 0
+        self.latency, self.acked, self.errors, self.sent = Latency(), Latency(), Counter(), 0
+        self.scheduled: dict[str, int] = {}
         tasks: set[asyncio.Task[None]] = set()
         next_at = time.monotonic_ns()
         while not stop.is_set():
             sender, receiver = self.pairs[self._seq % len(self.pairs)]
             text = f"{TAG}{self._seq}"
             self._seq += 1
-            self.pending[text] = next_at
+            self.pending[text] = self.scheduled[text] = next_at
             self.sent += 1
             task = asyncio.create_task(self._send(sender, receiver, text))
             tasks.add(task)
@@ -254,7 +259,29 @@ class ChatProbe:
             "lost": lost,
             "errors": dict(self.errors),
             "latency_ms": self.latency.summary(),
+            "ack_ms": self.acked.summary(),
         }
+
+
+class LoopLag:
+    """How late this (the bench's own) event loop runs a 5 ms ticker during a burst.
+
+    The chat probe shares its loop with the uploaders: when that loop is late, part of the chat
+    latency is the bench's, not the server's. The report carries it to tell the two apart.
+    """
+
+    TICK = 0.005
+
+    def __init__(self) -> None:
+        self.lateness = Latency()
+
+    async def run(self, stop: asyncio.Event) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            due = loop.time() + self.TICK
+            await asyncio.sleep(self.TICK)
+            self.lateness.record_ns(max(0, int((loop.time() - due) * 1e9)))
+        return self.lateness.summary()
 
 
 # --- one burst ----------------------------------------------------------------------------------
@@ -267,7 +294,45 @@ async def upload_burst(
     content_type: str = "application/json",
 ) -> dict[str, Any]:
     """Every uploader sends `body` at the same moment (to `path`, or to its own path in a
-    user id -> path map); statuses and response times."""
+    user id -> path map); statuses and response times.
+
+    The uploads go out from a forked child process with its own event loop: sent from the
+    chat probe's loop, megabytes of bodies made that loop late by up to 160 ms, and the chat
+    figure was partly the bench's own delay (`bench_loop_lag_ms` shows what is left of it).
+    """
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(
+        target=_burst_child,
+        args=(sending, pool.host, pool.port, len(uploaders), uploaders, body, method, path),
+        kwargs={"content_type": content_type},
+        daemon=True,
+    )
+    child.start()
+    sending.close()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, receiving.recv)
+    finally:
+        child.join(timeout=10)
+        receiving.close()
+
+
+def _burst_child(conn: Any, host: str, port: int, size: int, *args: Any, **kwargs: Any) -> None:
+    asyncio.events._set_running_loop(None)  # the forked parent's loop is not ours to use
+    try:
+        conn.send(asyncio.run(_burst(HttpPool(host, port, size=size + 8), *args, **kwargs)))
+    finally:
+        conn.close()
+        os._exit(0)  # skip the parent's atexit handlers and threads
+
+
+async def _burst(
+    pool: HttpPool,
+    uploaders: list[User],
+    body: bytes,
+    method: str,
+    path: str | dict[str, str],
+    content_type: str,
+) -> dict[str, Any]:
     times = Latency()
 
     async def one(user: User) -> int:
@@ -326,12 +391,14 @@ async def scenario(
     before = rss.mark()
     stop = asyncio.Event()
     chat = asyncio.create_task(probe.run(stop))
+    lag = asyncio.create_task(LoopLag().run(stop))
     burst = await upload_burst(
         pool, uploaders[:concurrency], bodies[kind], method, path, content_type
     )
     peak = rss.peak
     stop.set()
     chat_result = await chat
+    bench_loop_lag = await lag
     await asyncio.sleep(SETTLE)
     return {
         "kind": kind,
@@ -341,6 +408,7 @@ async def scenario(
         "rss_after_mb": mb(rss.current),
         **burst,
         "chat": chat_result,
+        "bench_loop_lag_ms": bench_loop_lag,
     }
 
 

@@ -1,4 +1,4 @@
-"""At most IMAGE_DECODE_CONCURRENCY image decodes at once in this process.
+"""At most IMAGE_DECODE_CONCURRENCY image decodes (and a few file uploads) at once per process.
 
 Decoding is where an upload costs memory (up to the decode budget, tens of megabytes) and
 CPU; a burst of uploads queues here instead of multiplying that cost. Under ASGI every
@@ -7,22 +7,28 @@ event loop never waits on it. A request that gets no slot within IMAGE_DECODE_WA
 up with 503 and Retry-After rather than piling up behind the queue. When the last request
 holding or waiting for a slot leaves, the memory the burst freed goes back to the OS.
 
+Large file attachments take a slot too, from a pool of their own
+(ATTACHMENT_UPLOAD_CONCURRENCY), held while Django parses the body and the file is checked and
+stored: that is Python work on the GIL, and thirty-two at once left chat a thirty-third of it.
+
 A large upload takes its slot before its body is read (`DecodeSlotMiddleware`): waiting with
 a parsed body, it would hold the base64 text twice (~14 MB for a 5 MB picture), and a burst of
 32 of them would cost more than the decodes themselves. The decode then uses that slot and gives
 it back as soon as the picture is decoded, before the upload to storage.
 """
 
+import asyncio
 import logging
 import math
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -32,11 +38,13 @@ from chatproject.memory import memory_trim
 logger = logging.getLogger(__name__)
 
 DECODE_BUSY = "Too many pictures are being processed right now, please try again in a moment"
+FILES_BUSY = "Too many files are being uploaded right now, please try again in a moment"
 # Only image uploads are this big: a 5,000-character message is at most ~30 KB of JSON.
 LARGE_BODY = 256 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# File attachments are streamed to disk and never decoded: they take no slot (and a burst of
-# them must not make picture uploads wait, nor be refused as "too many pictures").
+# File attachments are streamed to disk and never decoded: they take a file slot, not a
+# picture's (a burst of them must not make picture uploads wait, nor be refused as "too many
+# pictures").
 NO_PICTURE_UPLOADS = re.compile(r"^/api/conversations/[^/]+/attachments/?$")
 
 
@@ -47,7 +55,9 @@ class _Slots:
     burst is over and the memory it freed is handed back to the OS.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, size_setting: str, busy: str) -> None:
+        self._size_setting = size_setting
+        self._busy = busy
         self._lock = threading.Lock()
         self._size = 0
         self._semaphore = threading.BoundedSemaphore(1)
@@ -56,7 +66,7 @@ class _Slots:
     def acquire(self) -> threading.BoundedSemaphore:
         """A held slot (its semaphore, to release); 503 when none frees in time."""
         with self._lock:
-            size = max(1, settings.IMAGE_DECODE_CONCURRENCY)
+            size = max(1, getattr(settings, self._size_setting))
             if size != self._size:
                 # Holders of the old semaphore release it, not this one: no slot is miscounted.
                 self._size, self._semaphore = size, threading.BoundedSemaphore(size)
@@ -65,9 +75,9 @@ class _Slots:
         wait = settings.IMAGE_DECODE_WAIT
         if not semaphore.acquire(timeout=wait):
             self._leave()
-            logger.warning("no image decode slot free within %ss: upload refused with 503", wait)
+            logger.warning("no %s slot free within %ss: upload refused", self._size_setting, wait)
             # A queue that did not move for `wait` seconds will not be empty much sooner.
-            raise ServiceError(DECODE_BUSY, status=503, retry_after=max(1, math.ceil(wait)))
+            raise ServiceError(self._busy, status=503, retry_after=max(1, math.ceil(wait)))
         return semaphore
 
     def release(self, semaphore: threading.BoundedSemaphore) -> None:
@@ -90,7 +100,14 @@ class _Reservation:
     used: bool = False  # handed to a decode, which gives it back
 
 
-_slots = _Slots()
+_slots = _Slots("IMAGE_DECODE_CONCURRENCY", DECODE_BUSY)
+# A file upload holds one of these while Django parses its body and it is checked and stored.
+# Parsing is Python work on the GIL: thirty-two at once left chat requests a thirty-third of it
+# (3 s p99 in bench/uploads.py). Pictures have their own slots and never wait for these.
+_file_slots = _Slots("ATTACHMENT_UPLOAD_CONCURRENCY", FILES_BUSY)
+# Threads that wait for a slot for an async request. Not the event loop's default executor: a
+# burst of waiting uploads there would hold up static files and file downloads for seconds.
+_waiting = ThreadPoolExecutor(max_workers=64, thread_name_prefix="parley-upload-wait")
 _reserved: ContextVar[_Reservation | None] = ContextVar("reserved_decode_slot", default=None)
 
 
@@ -145,11 +162,15 @@ class DecodeSlotMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.is_async:
             return self.__acall__(request)
-        if not _may_decode(request):
+        kind = _upload_kind(request)
+        if kind is None:
             return self.get_response(request)
         with ExitStack() as stack:
             try:
-                stack.enter_context(decode_slot_reserved())
+                if kind is _file_slots:
+                    stack.callback(_file_slots.release, _file_slots.acquire())
+                else:
+                    stack.enter_context(decode_slot_reserved())
             except ServiceError as busy:
                 return _busy(request, busy)
             try:
@@ -158,12 +179,19 @@ class DecodeSlotMiddleware:
                 _drop_body(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        if not _may_decode(request):
+        slots = _upload_kind(request)
+        if slots is None:
             return await self.get_response(request)
         try:
-            semaphore = await sync_to_async(_slots.acquire, thread_sensitive=False)()
+            semaphore = await asyncio.get_running_loop().run_in_executor(_waiting, slots.acquire)
         except ServiceError as busy:
             return _busy(request, busy)
+        if slots is _file_slots:
+            try:
+                return await self.get_response(request)
+            finally:
+                _file_slots.release(semaphore)
+                _drop_body(request)
         reservation = _Reservation(semaphore)
         token = _reserved.set(reservation)  # the view's threads inherit this context
         try:
@@ -175,13 +203,11 @@ class DecodeSlotMiddleware:
             _drop_body(request)
 
 
-def _may_decode(request: HttpRequest) -> bool:
-    """A write big enough to carry a picture, to an endpoint that decodes pictures."""
-    return (
-        request.method in WRITE_METHODS
-        and _content_length(request) > LARGE_BODY
-        and NO_PICTURE_UPLOADS.match(request.path) is None
-    )
+def _upload_kind(request: HttpRequest) -> _Slots | None:
+    """The slots a large upload waits for: a file's, or a picture's; None for the rest."""
+    if request.method not in WRITE_METHODS or _content_length(request) <= LARGE_BODY:
+        return None
+    return _file_slots if NO_PICTURE_UPLOADS.match(request.path) else _slots
 
 
 def _drop_body(request: HttpRequest) -> None:

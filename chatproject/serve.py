@@ -4,11 +4,11 @@ Takes daphne's own arguments (`python -m chatproject.serve -b 127.0.0.1 -p 8000
 chatproject.asgi:application`) and runs daphne's server with one difference, the queue it
 hands each connection's application as `receive`:
 
-- Daphne puts a whole request body into that queue at once, in 8 KB pieces, as soon as Twisted
-  has it (on disk past 100 KB). Eight 20 MB uploads arriving together were 160 MB of bytes
-  objects waiting in memory before Django read the first piece (bench/uploads.py, "file
-  attachments"). Here, past `SPOOL_AFTER` bytes waiting, the pieces wait in a temporary file
-  and are read back in order when the application asks.
+- Daphne puts a whole request body into that queue at once, in pieces, as soon as Twisted has
+  it (on disk past 100 KB): one reactor callback that copied a 20 MB upload, while every socket
+  of the process waited, into 160 MB of bytes objects for eight uploads. Here the queue reads
+  the body from Twisted's own file a piece at a time when the application asks, one piece per
+  turn of the event loop (bench/uploads.py: chat latency while files arrive).
 - An `asyncio.Queue` is four deques and an Event, ~3.8 KB even when empty, for every open
   WebSocket, which mostly waits. This one holds a list only while messages wait.
 
@@ -26,7 +26,7 @@ its method with the queue swapped, `tests/test_serve.py`).
 from __future__ import annotations
 
 import asyncio
-import tempfile
+import io
 from functools import partial
 from typing import IO, Any
 
@@ -36,29 +36,42 @@ from daphne.server import Server
 
 from chatproject import tcp_write
 
-SPOOL_AFTER = 256 * 1024  # bytes of request body one connection may hold in memory
 REQUEST_PIECE = 256 * 1024  # bytes of request body per ASGI `http.request` message
 
 
 class InputQueue:
-    """What daphne puts (`put_nowait`) and the application awaits (`get`): one reader, in order."""
+    """What daphne puts (`put_nowait`) and the application awaits (`get`): one reader, in order.
 
-    __slots__ = ("_items", "_waiter", "_held", "_spool", "_spool_end")
+    An HTTP request's body is not put: the queue reads it from Twisted's own copy (in a
+    temporary file past 100 KB) a piece at a time, as the application asks (`read_body_from`).
+    """
+
+    __slots__ = ("_items", "_waiter", "_body", "_body_end")
 
     def __init__(self) -> None:
         self._items: list[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._held = 0  # body bytes waiting in memory
-        self._spool: IO[bytes] | None = None
-        self._spool_end = 0
+        self._body: IO[bytes] | None = None  # the request body still to hand over
+        self._body_end = 0
+
+    def read_body_from(self, body: IO[bytes]) -> None:
+        """Hand the application `body` (positioned at its start) in REQUEST_PIECE pieces."""
+        self._body = body
+        self._body_end = body.seek(0, 2)
+        body.seek(0)
+
+    def take_body(self) -> IO[bytes] | None:
+        """The whole request body as a file at its start, if none of it was handed over yet:
+        the application can read it where Twisted wrote it instead of copying it again."""
+        body = self._body
+        if body is None or body.tell():
+            return None
+        self._body = None
+        return body
 
     def put_nowait(self, message: dict[str, Any]) -> None:
-        body = message.get("body") if message.get("type") == "http.request" else None
-        if body:
-            if self._spool is not None or self._held + len(body) > SPOOL_AFTER:
-                message = self._to_spool(message, body)
-            else:
-                self._held += len(body)
+        if self._body is not None and message.get("type") == "http.request":
+            return  # daphne's copy of the body, emptied (ParleyServer.create_application)
         if self._items is None:
             self._items = [message]
         else:
@@ -67,20 +80,22 @@ class InputQueue:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _to_spool(self, message: dict[str, Any], body: bytes) -> _Spooled:
-        if self._spool is None:
-            self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed when read back
-            self._spool_end = 0
-        self._spool.seek(self._spool_end)
-        self._spool.write(body)
-        spooled = _Spooled(self._spool_end, len(body), message)
-        self._spool_end += len(body)
-        return spooled
-
     def qsize(self) -> int:
-        return len(self._items) if self._items else 0
+        return (len(self._items) if self._items else 0) + (self._body is not None)
 
     async def get(self) -> dict[str, Any]:
+        body = self._body
+        if body is not None:
+            if body.tell():
+                # Each piece after the first on a later turn of the event loop: Django reads a
+                # body in one loop, and a 20 MB upload must not hold every socket for its 80.
+                await asyncio.sleep(0)
+            piece = body.read(REQUEST_PIECE)
+            more = body.tell() < self._body_end
+            if not more:
+                self._body = None
+                body.close()
+            return {"type": "http.request", "body": piece, "more_body": more}
         while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -90,28 +105,7 @@ class InputQueue:
         item = self._items.pop(0)
         if not self._items:
             self._items = None
-        if isinstance(item, _Spooled):
-            return self._from_spool(item)
-        if item.get("type") == "http.request" and item.get("body"):
-            self._held -= len(item["body"])
         return item
-
-    def _from_spool(self, item: _Spooled) -> dict[str, Any]:
-        assert self._spool is not None
-        self._spool.seek(item.offset)
-        body = self._spool.read(item.length)
-        if item.offset + item.length == self._spool_end:
-            self._spool.close()  # everything spooled was read: the next body starts afresh
-            self._spool = None
-        return {**item.message, "body": body}
-
-
-class _Spooled:
-    __slots__ = ("offset", "length", "message")
-
-    def __init__(self, offset: int, length: int, message: dict[str, Any]) -> None:
-        self.offset, self.length = offset, length
-        self.message = {k: v for k, v in message.items() if k != "body"}
 
 
 class ParleyServer(Server):
@@ -126,6 +120,10 @@ class ParleyServer(Server):
         """daphne.server.Server.create_application (4.2.3), with an InputQueue."""
         assert "application_instance" not in self.connections[protocol]
         input_queue = InputQueue()
+        if scope["type"] == "http":
+            # Daphne then reads the empty file in one go; the queue reads the real one lazily.
+            input_queue.read_body_from(protocol.content)
+            protocol.content = io.BytesIO()
         scope.setdefault("asgi", {"version": "3.0"})
         application_instance = self.application(
             scope=scope,

@@ -273,6 +273,8 @@ IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2)  # decodes at 
 IMAGE_DECODE_WAIT = float(os.environ.get("IMAGE_DECODE_WAIT", "").strip() or 10)
 # --- File attachments (docs/MESSAGING.md, "Attachments") ----------------------------------------
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Large file uploads parsed at once, per process; the others wait (IMAGE_DECODE_WAIT, then 503).
+ATTACHMENT_UPLOAD_CONCURRENCY = env_int("ATTACHMENT_UPLOAD_CONCURRENCY", 2)
 # MIME types a file may have (decided from its bytes, not the client's claim). Programs, scripts,
 # HTML, SVG and XML are refused whatever this says (attachments/checks.py).
 ATTACHMENT_TYPES = env_list(

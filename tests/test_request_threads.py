@@ -123,3 +123,39 @@ async def test_an_upload_gets_a_thread_of_its_own_that_is_not_lent_again(watched
 
     assert handler.pool.started == 3
     assert len(handler.pool.idle) == 1  # neither upload's thread was kept
+
+
+async def test_a_body_twisted_wrote_is_parsed_where_it_lies_not_copied():
+    """Under chatproject.serve the body Twisted spooled is the file Django reads: no second
+    copy of every upload on the event loop. Any other server's pieces are copied as Django
+    does."""
+    import io
+    import tempfile
+
+    from chatproject.serve import InputQueue
+
+    handler = PooledThreadsASGIHandler()
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - the request closes it
+    spooled.write(b"x" * 300_000)
+    queue = InputQueue()
+    queue.read_body_from(spooled)
+    body = await handler.read_body(queue.get)
+    assert body is spooled and body.tell() == 0
+
+    started = InputQueue()  # a body the application began to read comes in pieces
+    started.read_body_from(io.BytesIO(b"y" * 600_000))
+    first = await started.get()
+    assert started.take_body() is None and first["more_body"]
+
+    pieces = iter(
+        [
+            {"type": "http.request", "body": b"ab", "more_body": True},
+            {"type": "http.request", "body": b"c"},
+        ]
+    )
+
+    async def receive() -> dict:
+        return next(pieces)
+
+    copied = await handler.read_body(receive)
+    assert copied.read() == b"abc"

@@ -2,44 +2,57 @@
 
 import asyncio
 import inspect
+import io
 import sys
+import tempfile
 
 import daphne.server
+import pytest
 
-from chatproject.serve import SPOOL_AFTER, InputQueue, ParleyServer
-
-
-def _body(queue: InputQueue, pieces: list[bytes]) -> None:
-    for n, piece in enumerate(pieces):
-        more = n < len(pieces) - 1
-        queue.put_nowait({"type": "http.request", "body": piece, "more_body": more})
+from chatproject.serve import REQUEST_PIECE, InputQueue, ParleyServer
 
 
-async def test_a_large_body_waits_on_disk_and_comes_back_whole_and_in_order():
-    """20 MB put at once (as daphne does): at most SPOOL_AFTER bytes wait in memory; the
-    application reads back every piece, in order, then what came after the body."""
-    pieces = [bytes([n % 251]) * 8192 for n in range(2560)]
+async def test_a_large_body_is_read_from_twisteds_file_a_piece_per_turn_of_the_loop():
+    """20 MB read lazily, in order, each piece after the first on a later turn of the loop (a
+    socket's frame gets through between them); then what came after the body."""
+    data = bytes(range(251)) * (20 * 1024 * 1024 // 251)
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - the queue closes it, as the test checks
+    file.write(data)
     queue = InputQueue()
-    _body(queue, pieces)
+    queue.read_body_from(file)
+    queue.put_nowait({"type": "http.request", "body": b"", "more_body": False})  # daphne's
     queue.put_nowait({"type": "http.disconnect"})
 
-    held = sum(
-        len(item["body"]) for item in queue._items if isinstance(item, dict) and "body" in item
-    )
-    assert held <= SPOOL_AFTER
-    got = [await queue.get() for _ in pieces]
-    assert b"".join(m["body"] for m in got) == b"".join(pieces)
-    assert [m["more_body"] for m in got] == [True] * (len(pieces) - 1) + [False]
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counter = asyncio.create_task(count_turns())
+    got = [await queue.get()]
+    while got[-1]["more_body"]:
+        got.append(await queue.get())
+    counter.cancel()
+    assert b"".join(m["body"] for m in got) == data
+    assert len(got) == -(-len(data) // REQUEST_PIECE)
+    assert turns >= len(got) - 2  # the counter starts a turn late and counts on its next
     assert await queue.get() == {"type": "http.disconnect"}
-    assert queue._spool is None  # the temporary file is gone once read
+    assert file.closed  # handed over whole: the temporary file is gone
 
 
-async def test_a_small_body_stays_in_memory_and_a_waiting_reader_wakes():
-    """A JSON request is not spooled; a socket's reader waiting for its next frame wakes up."""
+async def test_a_small_body_comes_at_once_and_a_waiting_reader_wakes():
+    """A JSON request's body costs no extra turn of the loop; a socket's reader waiting for its
+    next frame wakes up."""
     queue = InputQueue()
-    _body(queue, [b'{"text": "hi"}'])
-    assert queue._spool is None
-    assert (await queue.get())["body"] == b'{"text": "hi"}'
+    queue.read_body_from(io.BytesIO(b'{"text": "hi"}'))
+    reading = queue.get()
+    with pytest.raises(StopIteration) as done:  # no await inside: answered without yielding
+        reading.send(None)
+    body = {"type": "http.request", "body": b'{"text": "hi"}', "more_body": False}
+    assert done.value.value == body
 
     waiting = asyncio.create_task(queue.get())
     await asyncio.sleep(0)

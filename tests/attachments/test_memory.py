@@ -99,3 +99,26 @@ def test_a_20_mb_upload_never_holds_the_file_in_memory(alice, direct, media, set
     assert peak < 10 * 1024 * 1024, (
         f"peak {peak / 2**20:.1f} MB for a {len(content) / 2**20:.0f} MB file"
     )
+
+
+def test_through_asgi_a_file_upload_without_a_slot_is_refused_unread(alice, direct, settings):  # noqa: ANN001
+    """The async path of the upload slots: 503 with Retry-After, nothing stored."""
+    import json
+
+    from chatproject.image_slots import FILES_BUSY, _file_slots
+
+    settings.ATTACHMENT_UPLOAD_CONCURRENCY = 1
+    settings.IMAGE_DECODE_WAIT = 0.05
+    held = _file_slots.acquire()
+    try:
+        sent = asgi_post(
+            f"/api/conversations/{direct}/attachments",
+            multipart("big.log", b"x" * 600_000),
+            token_issue(alice),
+        )
+    finally:
+        _file_slots.release(held)
+    assert sent[0]["status"] == 503
+    assert (b"Retry-After", b"1") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["message"] == FILES_BUSY
+    assert not Attachment.objects.exists()

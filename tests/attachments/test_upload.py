@@ -277,3 +277,24 @@ def test_big_uploads_do_not_wait_for_picture_slots(upload, alice, direct, settin
         _slots.release(held)
     assert response.status_code == 201, response.content
     assert DECODE_BUSY not in response.content.decode()
+
+
+def test_big_uploads_wait_for_a_file_slot_then_get_503(upload, alice, direct, settings, media):  # noqa: ANN001
+    """A burst of large files is parsed a few at a time (ATTACHMENT_UPLOAD_CONCURRENCY); one
+    that gets no slot in time is refused with 503 and Retry-After before its body is read, and
+    nothing is stored. Pictures do not wait for these slots, nor small files."""
+    from chatproject.image_slots import FILES_BUSY, _file_slots
+
+    settings.ATTACHMENT_UPLOAD_CONCURRENCY = 1
+    settings.IMAGE_DECODE_WAIT = 0.05
+    held = _file_slots.acquire()
+    try:
+        busy = upload(alice, direct, "big.txt", b"a" * 600_000)
+        small = upload(alice, direct, "small.txt", b"a" * 1_000)
+    finally:
+        _file_slots.release(held)
+    assert busy.status_code == 503 and busy.json()["message"] == FILES_BUSY
+    assert int(busy["Retry-After"]) >= 1
+    assert small.status_code == 201
+    assert Attachment.objects.count() == 1  # the small one
+    assert upload(alice, direct, "big.txt", b"a" * 600_000).status_code == 201  # slot free again
