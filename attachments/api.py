@@ -39,7 +39,8 @@ MULTIPART_BODY = {
     description="Multipart `file`, up to `ATTACHMENT_MAX_BYTES`. Its type is decided from its"
     " content and must be one of `ATTACHMENT_TYPES`; programs, scripts, HTML, SVG and XML are"
     " refused (400). Then send a message with `attachmentId` set to the answer's `_id`. 404"
-    " for a conversation you were never in, 403 once you left; 429 with `Retry-After`.",
+    " for a conversation you were never in, 403 once you left; 429 with `Retry-After`; 503 with"
+    " `Retry-After` when storage is down or too many files are being uploaded at once.",
     openapi_extra=MULTIPART_BODY,
 )
 def attachment_upload(request: HttpRequest, conversation_id: str) -> Status:
