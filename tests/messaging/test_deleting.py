@@ -10,14 +10,11 @@ from channels.db import database_sync_to_async
 from messaging.editing import NOT_YOUR_MESSAGE, READ_ONLY, SYSTEM_LINE
 from messaging.models import Message, MessageEdit, Reaction
 from messaging.selectors import MESSAGE_NOT_FOUND
-from tests.messaging.responses import error, ok
+from tests.messaging.responses import CONVERSATIONS_URL, error, ok
+from tests.messaging.responses import message_url as url
 from tests.messaging.test_consumer import drain, next_event
 
-URL = "/api/conversations/"
-
-
-def url(message: Message) -> str:
-    return f"{URL}{message.conversation_id}/messages/{message.pk}"
+URL = CONVERSATIONS_URL
 
 
 def test_the_sender_deletes_and_every_member_hears_it(

@@ -15,15 +15,12 @@ from messaging.editing import (
 from messaging.models import Message, MessageEdit
 from messaging.selectors import CONVERSATION_NOT_FOUND, MESSAGE_NOT_FOUND
 from messaging.sending import EMPTY_MESSAGE, TEXT_TOO_LONG
-from tests.messaging.responses import error, ok
+from tests.messaging.responses import CONVERSATIONS_URL, error, ok
+from tests.messaging.responses import message_url as url
 from tests.messaging.test_consumer import drain, events_within, next_event
 
-URL = "/api/conversations/"
+URL = CONVERSATIONS_URL
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-
-
-def url(message: Message) -> str:
-    return f"{URL}{message.conversation_id}/messages/{message.pk}"
 
 
 def everyone(*users) -> list[str]:  # noqa: ANN002
