@@ -46,17 +46,18 @@ class InputQueue:
     temporary file past 100 KB) a piece at a time, as the application asks (`read_body_from`).
     """
 
-    __slots__ = ("_items", "_waiter", "_body", "_body_end")
+    __slots__ = ("_items", "_waiter", "_body", "_body_end", "_piece")
 
     def __init__(self) -> None:
         self._items: list[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._body: IO[bytes] | None = None  # the request body still to hand over
         self._body_end = 0
+        self._piece = REQUEST_PIECE
 
-    def read_body_from(self, body: IO[bytes]) -> None:
-        """Hand the application `body` (positioned at its start) in REQUEST_PIECE pieces."""
-        self._body = body
+    def read_body_from(self, body: IO[bytes], piece: int = REQUEST_PIECE) -> None:
+        """Hand the application `body` (positioned at its start) in pieces of `piece` bytes."""
+        self._body, self._piece = body, piece
         self._body_end = body.seek(0, 2)
         body.seek(0)
 
@@ -90,7 +91,7 @@ class InputQueue:
                 # Each piece after the first on a later turn of the event loop: Django reads a
                 # body in one loop, and a 20 MB upload must not hold every socket for its 80.
                 await asyncio.sleep(0)
-            piece = body.read(REQUEST_PIECE)
+            piece = body.read(self._piece)
             more = body.tell() < self._body_end
             if not more:
                 self._body = None
@@ -110,9 +111,8 @@ class InputQueue:
 
 class ParleyServer(Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Daphne hands a request body to the application in pieces of this size (its default,
-        # 8 KB, made a 7 MB upload 850 spool writes in one reactor callback, then 850 turns of
-        # the event loop for Django to read them back, while every socket waited).
+        # The input queue hands a request body to the application in pieces of this size
+        # (Daphne's default, 8 KB, made a 7 MB upload 850 turns of the event loop).
         kwargs.setdefault("request_buffer_size", REQUEST_PIECE)
         super().__init__(*args, **kwargs)
 
@@ -122,7 +122,7 @@ class ParleyServer(Server):
         input_queue = InputQueue()
         if scope["type"] == "http":
             # Daphne then reads the empty file in one go; the queue reads the real one lazily.
-            input_queue.read_body_from(protocol.content)
+            input_queue.read_body_from(protocol.content, self.request_buffer_size)
             protocol.content = io.BytesIO()
         scope.setdefault("asgi", {"version": "3.0"})
         application_instance = self.application(

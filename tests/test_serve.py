@@ -123,8 +123,8 @@ def test_twisted_leaves_upload_bodies_to_django():
 
 
 def test_bodies_reach_the_application_in_big_pieces_unless_told_otherwise():
-    """Daphne's 8 KB made a 7 MB upload 850 messages (spool writes in one reactor callback, then
-    850 turns of the event loop); 256 KB pieces make it 28."""
+    """Daphne's 8 KB made a 7 MB upload 850 messages (850 turns of the event loop); 256 KB
+    pieces make it 28."""
     from chatproject.serve import REQUEST_PIECE
 
     assert (
@@ -138,3 +138,26 @@ def test_bodies_reach_the_application_in_big_pieces_unless_told_otherwise():
         application=None, endpoints=["tcp:port=0:interface=127.0.0.1"], request_buffer_size=4096
     )
     assert explicit.request_buffer_size == 4096
+
+
+async def test_the_application_gets_the_body_in_the_servers_pieces_and_daphne_none():
+    """create_application hands the queue Twisted's body file and the server's piece size;
+    Daphne's own read of the body (into the queue) then finds nothing."""
+    pieces: list[dict] = []
+
+    async def app(scope: dict, receive, send) -> None:  # noqa: ANN001
+        pieces.append(await receive())
+        while pieces[-1]["more_body"]:
+            pieces.append(await receive())
+
+    server = ParleyServer(
+        application=app, endpoints=["tcp:port=0:interface=127.0.0.1"], request_buffer_size=4096
+    )
+    body = io.BytesIO(b"x" * 10_000)
+    protocol = type("Request", (), {"content": body})()
+    server.connections = {protocol: {}}  # what Server.run and protocol_connected set up
+    queue = server.create_application(protocol, {"type": "http"})
+    assert protocol.content.read() == b""  # what Daphne then puts is empty, and dropped
+    queue.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+    await server.connections[protocol]["application_instance"]
+    assert [len(p["body"]) for p in pieces] == [4096, 4096, 1808]
