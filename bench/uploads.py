@@ -181,7 +181,8 @@ class ChatProbe:
 
     def __init__(self, pairs: list[tuple[User, User]]) -> None:
         self.pairs = pairs
-        self.pending: dict[str, int] = {}  # text -> scheduled monotonic ns
+        self.pending: dict[str, int] = {}  # text -> scheduled monotonic ns, until delivered
+        self.scheduled: dict[str, int] = {}  # the same, until acknowledged
         self.latency = Latency()
         self.acked = Latency()  # scheduled send to its 201: the part the REST request took
         self.errors: Counter[str] = Counter()
@@ -230,7 +231,7 @@ class ChatProbe:
     async def run(self, stop: asyncio.Event) -> dict[str, Any]:
         """Send until `stop` is set, then wait for the last deliveries; the window's figures."""
         self.latency, self.acked, self.errors, self.sent = Latency(), Latency(), Counter(), 0
-        self.scheduled: dict[str, int] = {}
+        self.scheduled.clear()
         tasks: set[asyncio.Task[None]] = set()
         next_at = time.monotonic_ns()
         while not stop.is_set():
@@ -266,8 +267,9 @@ class ChatProbe:
 class LoopLag:
     """How late this (the bench's own) event loop runs a 5 ms ticker during a burst.
 
-    The chat probe shares its loop with the uploaders: when that loop is late, part of the chat
-    latency is the bench's, not the server's. The report carries it to tell the two apart.
+    The chat probe times sends and deliveries on this loop: when it is late, part of the chat
+    latency is the bench's, not the server's. The report carries it to tell the two apart (the
+    uploads go out from a child process so that it stays small).
     """
 
     TICK = 0.005
@@ -303,7 +305,7 @@ async def upload_burst(
     receiving, sending = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
         target=_burst_child,
-        args=(sending, pool.host, pool.port, len(uploaders), uploaders, body, method, path),
+        args=(sending, pool.host, pool.port, uploaders, body, method, path),
         kwargs={"content_type": content_type},
         daemon=True,
     )
@@ -316,10 +318,13 @@ async def upload_burst(
         receiving.close()
 
 
-def _burst_child(conn: Any, host: str, port: int, size: int, *args: Any, **kwargs: Any) -> None:
+def _burst_child(
+    conn: Any, host: str, port: int, uploaders: list[User], *args: Any, **kwargs: Any
+) -> None:
     asyncio.events._set_running_loop(None)  # the forked parent's loop is not ours to use
+    pool = HttpPool(host, port, size=len(uploaders) + 8)
     try:
-        conn.send(asyncio.run(_burst(HttpPool(host, port, size=size + 8), *args, **kwargs)))
+        conn.send(asyncio.run(_burst(pool, uploaders, *args, **kwargs)))
     finally:
         conn.close()
         os._exit(0)  # skip the parent's atexit handlers and threads

@@ -143,7 +143,8 @@ def decode_slot_reserved() -> Iterator[None]:
 
 
 class DecodeSlotMiddleware:
-    """Large uploads wait for a decode slot before their body is read (see the module doc).
+    """Large uploads wait for a slot before their body is read (see the module doc): a picture
+    decode slot, or a file upload slot for attachments.
 
     Sync and async: under ASGI every other request passes on the event loop untouched (a
     sync-only middleware would send every request, chat sends included, through a thread);
@@ -162,12 +163,12 @@ class DecodeSlotMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.is_async:
             return self.__acall__(request)
-        kind = _upload_kind(request)
-        if kind is None:
+        slots = _upload_kind(request)
+        if slots is None:
             return self.get_response(request)
         with ExitStack() as stack:
             try:
-                if kind is _file_slots:
+                if slots is _file_slots:
                     stack.callback(_file_slots.release, _file_slots.acquire())
                 else:
                     stack.enter_context(decode_slot_reserved())
